@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tributary",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tributary", targets: ["tributary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Values shared by every stage; no I/O.
+        .target(name: "TributaryCore"),
+        // The database protocol, values, SQL with binds, schema model.
+        .target(name: "TributarySQL", dependencies: [
+            "TributaryCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "TributarySQLite", dependencies: [
+            "TributarySQL",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "TributaryPostgres", dependencies: [
+            "TributarySQL",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .target(name: "TributaryMySQL", dependencies: [
+            "TributarySQL", "CMariaDB",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // The OpenMRS kit (schema, core and sample data, inventory) and profile.
+        .target(name: "TributaryOpenMRS", dependencies: ["TributaryCore"], resources: [.copy("Kit")]),
+        .target(name: "TributaryEngine", dependencies: [
+            "TributaryCore", "TributarySQL", "TributarySQLite", "TributaryPostgres", "TributaryMySQL",
+            "TributaryOpenMRS",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tributary", dependencies: [
+            "TributaryEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "CaptureOverhead", dependencies: ["TributaryEngine"], path: "Benchmarks/CaptureOverhead"),
+        .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),
+        .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine"]),
+    ]
+)

@@ -1,0 +1,120 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import TributarySQL
+
+/// PostgreSQL through postgres-nio's connection pool.
+public final class PostgresDatabase: Database {
+    public let syntax = SQLSyntax.postgres
+    let client: PostgresClient
+    let logger: Logger
+    /// The pool's own run loop; it lives exactly as long as this object is open.
+    let poolRunner: Task<Void, Never>
+
+    public init(_ endpoint: DatabaseURL.Endpoint, logger: Logger) async throws {
+        let configuration = PostgresClient.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user,
+            password: endpoint.password, database: endpoint.database, tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        poolRunner = Task { await client.run() }
+        do {
+            _ = try await query("SELECT 1")
+        } catch {
+            poolRunner.cancel()
+            throw DatabaseError(.connection, "cannot connect to PostgreSQL at \(endpoint.host):\(endpoint.port)/\(endpoint.database): \(error)")
+        }
+    }
+
+    public func execute(_ sql: SQL) async throws -> Int {
+        try await client.withConnection { try await PostgresSession(connection: $0, logger: logger).execute(sql) }
+    }
+
+    public func query(_ sql: SQL) async throws -> [Row] {
+        try await client.withConnection { try await PostgresSession(connection: $0, logger: logger).query(sql) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let session = PostgresSession(connection: connection, logger: logger)
+            try await session.execute("BEGIN")
+            do {
+                let result = try await body(session)
+                try await session.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? await session.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func executeScript(_ script: String) async throws {
+        try await client.withConnection { connection in
+            do {
+                _ = try await connection.simpleQuery(script).get()
+            } catch let error as PSQLError {
+                throw DatabaseError(.statement, PostgresSession.message(error), sql: script)
+            }
+        }
+    }
+
+    public func introspect() async throws -> DatabaseSchema {
+        try await PostgresIntrospection.read(self)
+    }
+
+    public func close() async {
+        poolRunner.cancel()
+        await poolRunner.value
+    }
+}
+
+/// Statements on one connection (inside or outside a transaction).
+struct PostgresSession: SQLExecutor {
+    let connection: PostgresConnection
+    let logger: Logger
+    var syntax: SQLSyntax { .postgres }
+
+    func execute(_ sql: SQL) async throws -> Int {
+        try await run(sql).metadata.rows ?? 0
+    }
+
+    func query(_ sql: SQL) async throws -> [Row] {
+        let result = try await run(sql)
+        var rows: [Row] = []
+        for row in result {
+            var columns: [String] = []
+            var values: [SQLValue] = []
+            for cell in row {
+                columns.append(cell.columnName)
+                values.append(try PostgresCellDecoder.decode(cell))
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    private func run(_ sql: SQL) async throws -> PostgresQueryResult {
+        let (text, values) = sql.render(.postgres)
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            if value == .null { binds.appendNull() } else { binds.append(PostgresBind(value: value)) }
+        }
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
+        do {
+            return try await future.get()
+        } catch let error as PSQLError {
+            throw DatabaseError(.statement, Self.message(error), sql: text)
+        }
+    }
+
+    static func message(_ error: PSQLError) -> String {
+        if let fields = error.serverInfo {
+            let text = fields[.message] ?? "\(error)"
+            let detail = fields[.detail].map { " (\($0))" } ?? ""
+            return "PostgreSQL \(fields[.sqlState] ?? ""): \(text)\(detail)"
+        }
+        return "PostgreSQL: \(error.code)"
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import TributarySQL
+
+/// SQLite through GRDB: one serialized connection in WAL mode with foreign keys on.
+///
+/// GRDB's own transaction closures are synchronous; the engine's are async (the same
+/// closure runs against PostgreSQL), so a transaction here is BEGIN IMMEDIATE … COMMIT
+/// issued through GRDB under `AsyncLock`, which keeps other work out until it ends.
+public final class SQLiteDatabase: TributarySQL.Database {
+    public let syntax = SQLSyntax.sqlite
+    let queue: DatabaseQueue
+    let lock = AsyncLock()
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.allowsUnsafeTransactions = true
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            if path != ":memory:" { try db.execute(sql: "PRAGMA journal_mode=WAL") }
+            try db.execute(sql: "PRAGMA synchronous=NORMAL")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw DatabaseError(.connection, "cannot open SQLite database \(path): \(error)")
+        }
+    }
+
+    public func execute(_ sql: TributarySQL.SQL) async throws -> Int {
+        try await lock.withLock { try await self.unlockedExecute(sql) }
+    }
+
+    public func query(_ sql: TributarySQL.SQL) async throws -> [TributarySQL.Row] {
+        try await lock.withLock { try await self.unlockedQuery(sql) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await lock.withLock {
+            try await self.run("BEGIN IMMEDIATE") { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            do {
+                let result = try await body(SQLiteTransaction(database: self))
+                try await self.run("COMMIT") { db in try db.execute(sql: "COMMIT") }
+                return result
+            } catch {
+                try? await self.run("ROLLBACK") { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+                throw error
+            }
+        }
+    }
+
+    public func executeScript(_ script: String) async throws {
+        try await lock.withLock {
+            try await self.run(script) { db in try db.execute(sql: script) }
+        }
+    }
+
+    public func introspect() async throws -> DatabaseSchema {
+        try await lock.withLock {
+            try await self.run("introspection") { db in try SQLiteIntrospection.read(db) }
+        }
+    }
+
+    public func close() async {
+        try? queue.close()
+    }
+
+    func unlockedExecute(_ sql: TributarySQL.SQL) async throws -> Int {
+        let (text, binds) = sql.render(.sqlite)
+        return try await run(text) { db in
+            try db.execute(sql: text, arguments: StatementArguments(binds.map(\.databaseValue)))
+            return db.changesCount
+        }
+    }
+
+    func unlockedQuery(_ sql: TributarySQL.SQL) async throws -> [TributarySQL.Row] {
+        let (text, binds) = sql.render(.sqlite)
+        return try await run(text) { db in
+            let statement = try db.cachedStatement(sql: text)
+            let columns = statement.columnNames
+            return try GRDB.Row.fetchAll(statement, arguments: StatementArguments(binds.map(\.databaseValue))).map { row in
+                TributarySQL.Row(columns: columns, values: (0..<columns.count).map { SQLValue(row[$0] as DatabaseValue) })
+            }
+        }
+    }
+
+    /// Runs one access on GRDB's queue, turning GRDB errors into `DatabaseError` with the SQL.
+    func run<T: Sendable>(_ sql: String, _ access: @escaping @Sendable (GRDB.Database) throws -> T) async throws -> T {
+        do {
+            return try await queue.writeWithoutTransaction(access)
+        } catch let error as GRDB.DatabaseError {
+            throw TributarySQL.DatabaseError(.statement, error.message ?? "\(error)", sql: sql)
+        }
+    }
+}
+
+/// The executor handed to a transaction body: the lock is already held.
+struct SQLiteTransaction: SQLExecutor {
+    let database: SQLiteDatabase
+    var syntax: SQLSyntax { .sqlite }
+    func execute(_ sql: TributarySQL.SQL) async throws -> Int { try await database.unlockedExecute(sql) }
+    func query(_ sql: TributarySQL.SQL) async throws -> [TributarySQL.Row] { try await database.unlockedQuery(sql) }
+}
+
+extension SQLValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let v): v.databaseValue
+        case .double(let v): v.databaseValue
+        case .decimal(let v), .text(let v), .date(let v), .datetime(let v): v.databaseValue
+        case .bytes(let v): Data(v).databaseValue
+        case .bool(let v): Int64(v ? 1 : 0).databaseValue
+        }
+    }
+
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let v): self = .integer(v)
+        case .double(let v): self = .double(v)
+        case .string(let v): self = .text(v)
+        case .blob(let v): self = .bytes(Array(v))
+        }
+    }
+}

@@ -10,13 +10,13 @@ enum SQLiteIntrospection {
 
         var columns: [String: [(cid: Int, column: ColumnSchema, pk: Int)]] = [:]
         for row in try GRDB.Row.fetchAll(db, sql: """
-            SELECT m.name AS tbl, p.cid, p.name, p.type, p."notnull" AS notnull, p.dflt_value, p.pk
+            SELECT m.name AS tbl, p.cid, p.name, p.type, p."notnull" AS not_null, p.dflt_value, p.pk
             FROM sqlite_master m, pragma_table_info(m.name) p
             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
             """) {
             let type: String = row["type"]
             let column = ColumnSchema(name: row["name"], declaredType: type, kind: ColumnKind(declaredType: type),
-                                      nullable: (row["notnull"] as Int) == 0, defaultValue: row["dflt_value"],
+                                      nullable: (row["not_null"] as Int) == 0, defaultValue: row["dflt_value"],
                                       autoIncrement: false)
             columns[row["tbl"], default: []].append((row["cid"], column, row["pk"]))
         }

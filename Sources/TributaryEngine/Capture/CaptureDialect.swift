@@ -1,0 +1,40 @@
+import TributarySQL
+
+/// How one dialect spells change capture. Produces SQL text only (no I/O), so every
+/// dialect's triggers are covered by plain tests of the text they generate.
+///
+/// Identifiers come from the introspected schema, never from the wire; trigger bodies
+/// cannot take binds, so table names appear in them as quoted literals.
+public protocol CaptureDialect: Sendable {
+    var syntax: SQLSyntax { get }
+    /// Statements that create (or replace) the capture triggers of one table.
+    func installTriggers(for table: TableSchema, keyColumns: [String]) -> [String]
+    /// Statements that remove them; harmless when they are absent.
+    func removeTriggers(for table: String) -> [String]
+    /// Statements that mark the current transaction as the loader applying changes that
+    /// came from `source`, so that triggers record it with the change's origin stamp.
+    func markLoader(source: String, originNode: String, originTime: String) -> [SQL]
+    /// Statements that end the mark (MySQL user variables outlive the transaction).
+    func clearLoader() -> [SQL]
+}
+
+extension CaptureDialect {
+    func quote(_ name: String) -> String { syntax.quote(name) }
+    func literal(_ text: String) -> String { syntax.literal(text) }
+}
+
+public enum CaptureDialects {
+    public static func dialect(for syntax: SQLSyntax) -> any CaptureDialect {
+        switch syntax {
+        case .sqlite: SQLiteCapture()
+        case .postgres: PostgresCapture()
+        case .mysql: MySQLCapture()
+        }
+    }
+}
+
+/// The columns of `tributary_change` every trigger fills, in one place.
+let changeColumns = "table_name, operation, pk, new_row, old_row, captured_at, transaction_id, source_node, origin_node, origin_time"
+
+/// Names of Tributary's triggers: short, fixed prefix, derived from the table name.
+func triggerName(_ table: String, _ suffix: String) -> String { "tributary_\(table)_\(suffix)" }

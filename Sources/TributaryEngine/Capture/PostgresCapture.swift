@@ -1,0 +1,53 @@
+import TributarySQL
+
+/// PostgreSQL: one trigger function and one row trigger per table. Row images are
+/// `to_jsonb` of the whole row, so a column added later is in the image at once;
+/// the loader's mark is `set_config(…, true)`, which ends with its transaction.
+public struct PostgresCapture: CaptureDialect {
+    public var syntax: SQLSyntax { .postgres }
+    public init() {}
+
+    func setting(_ name: String) -> String { "NULLIF(current_setting('tributary.\(name)', true), '')" }
+
+    public func installTriggers(for table: TableSchema, keyColumns: [String]) -> [String] {
+        let function = quote(triggerName(table.name, "capture"))
+        let key = { (row: String) in
+            "json_build_object(" + keyColumns.map { literal($0) + ", \(row).\(quote($0))" }.joined(separator: ", ") + ")::text"
+        }
+        let now = "(clock_timestamp() AT TIME ZONE 'UTC')"
+        return [
+            """
+            CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $body$
+            DECLARE
+              new_image jsonb;
+              old_image jsonb;
+            BEGIN
+              IF TG_OP <> 'DELETE' THEN new_image := to_jsonb(NEW); END IF;
+              IF TG_OP <> 'INSERT' THEN old_image := to_jsonb(OLD); END IF;
+              IF TG_OP = 'UPDATE' AND new_image = old_image THEN RETURN NULL; END IF;
+              INSERT INTO tributary_change (\(changeColumns)) VALUES (
+                \(literal(table.name)), left(TG_OP, 1),
+                CASE WHEN TG_OP = 'DELETE' THEN \(key("OLD")) ELSE \(key("NEW")) END,
+                new_image::text, old_image::text, \(now), txid_current()::text,
+                \(setting("source_node")), \(setting("origin_node")),
+                COALESCE(\(setting("origin_time"))::timestamp, \(now)));
+              RETURN NULL;
+            END
+            $body$
+            """,
+            "DROP TRIGGER IF EXISTS tributary_capture ON \(quote(table.name))",
+            "CREATE TRIGGER tributary_capture AFTER INSERT OR UPDATE OR DELETE ON \(quote(table.name)) FOR EACH ROW EXECUTE FUNCTION \(function)()",
+        ]
+    }
+
+    public func removeTriggers(for table: String) -> [String] {
+        ["DROP TRIGGER IF EXISTS tributary_capture ON \(quote(table))",
+         "DROP FUNCTION IF EXISTS \(quote(triggerName(table, "capture")))()"]
+    }
+
+    public func markLoader(source: String, originNode: String, originTime: String) -> [SQL] {
+        ["SELECT set_config('tributary.source_node', \(source), true), set_config('tributary.origin_node', \(originNode), true), set_config('tributary.origin_time', \(originTime), true)"]
+    }
+
+    public func clearLoader() -> [SQL] { [] }
+}

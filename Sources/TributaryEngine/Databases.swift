@@ -1,0 +1,34 @@
+import Logging
+import TributaryCore
+import TributaryMySQL
+import TributaryOpenMRS
+import TributaryPostgres
+import TributarySQL
+import TributarySQLite
+
+/// Opens a database from its URL with the matching dialect.
+public enum Databases {
+    public static func connect(_ url: String, logger: Logger = Logger(label: "tributary.db")) async throws -> any Database {
+        switch try DatabaseURL(url) {
+        case .sqlite(let path): try SQLiteDatabase(path: path)
+        case .postgres(let endpoint): try await PostgresDatabase(endpoint, logger: logger)
+        case .mysql(let endpoint): try await MySQLDatabase(endpoint)
+        }
+    }
+
+    /// The table profile a configuration names.
+    public static func profile(named name: String?) throws -> any TableProfile {
+        switch name ?? "openmrs" {
+        case "openmrs": OpenMRSProfile()
+        case "none", "plain": PlainProfile()
+        default: throw ConfigurationError("unknown profile '\(name!)' (use openmrs or none)")
+        }
+    }
+
+    /// Connects, introspects and builds the table catalog for a configuration.
+    public static func catalog(for configuration: NodeConfiguration, database: any Database) async throws -> TableCatalog {
+        let profile = try profile(named: configuration.profile)
+        return TableCatalog(schema: try await database.introspect(), profile: profile,
+                            overrides: configuration.overrides(profile: profile))
+    }
+}

@@ -20,6 +20,12 @@ public struct SyncKey: Sendable, Hashable {
     /// For `.none`, why the table has no stable identity.
     public var reason: String?
 
+    public init(kind: SyncKeyKind, columns: [String], reason: String? = nil) {
+        self.kind = kind
+        self.columns = columns
+        self.reason = reason
+    }
+
     /// Applies the identity rules to one introspected table. Pure: no I/O.
     public static func derive(for table: TableSchema) -> SyncKey {
         if table.column("uuid") != nil {

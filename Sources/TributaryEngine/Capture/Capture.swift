@@ -39,7 +39,10 @@ public struct Capture: Sendable {
         let wanted = catalog.synced
         for entry in wanted {
             let statements = dialect.installTriggers(for: entry.table, keyColumns: Self.recordedKey(entry))
-            let fingerprint = Fingerprint.of(statements)
+            // The column list is part of the fingerprint even where the DDL does not name
+            // columns (PostgreSQL's to_jsonb), so an upgrade's new column always shows.
+            let columns = entry.table.columns.map { "\($0.name):\($0.declaredType)" }.joined(separator: ",")
+            let fingerprint = Fingerprint.of(statements + [columns])
             if installed[entry.name] == fingerprint { report.unchanged += 1; continue }
             try await database.transaction { db in
                 for statement in statements { try await db.execute(SQL(trusted: statement)) }

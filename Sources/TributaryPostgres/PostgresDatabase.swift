@@ -52,10 +52,9 @@ public final class PostgresDatabase: Database {
 
     public func executeScript(_ script: String) async throws {
         try await client.withConnection { connection in
-            do {
-                _ = try await connection.simpleQuery(script).get()
-            } catch let error as PSQLError {
-                throw DatabaseError(.statement, PostgresSession.message(error), sql: script)
+            let session = PostgresSession(connection: connection, logger: logger)
+            for statement in SQLScript.statements(script) {
+                try await session.execute(SQL(trusted: statement))
             }
         }
     }

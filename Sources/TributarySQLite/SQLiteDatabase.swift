@@ -69,7 +69,12 @@ public final class SQLiteDatabase: TributarySQL.Database {
     func unlockedExecute(_ sql: TributarySQL.SQL) async throws -> Int {
         let (text, binds) = sql.render(.sqlite)
         return try await run(text) { db in
-            try db.execute(sql: text, arguments: StatementArguments(binds.map(\.databaseValue)))
+            if binds.isEmpty {
+                try db.execute(sql: text)
+            } else {
+                // Cached: compiling an INSERT also compiles the table's capture triggers.
+                try db.cachedStatement(sql: text).execute(arguments: StatementArguments(binds.map(\.databaseValue)))
+            }
             return db.changesCount
         }
     }

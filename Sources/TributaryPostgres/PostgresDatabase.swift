@@ -15,7 +15,11 @@ public final class PostgresDatabase: Database {
         let configuration = PostgresClient.Configuration(
             host: endpoint.host, port: endpoint.port, username: endpoint.user,
             password: endpoint.password, database: endpoint.database, tls: .disable)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool warns when leased from before its run loop has started, which is the
+        // case for the first query here; its real failures surface as thrown errors.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.client = client
         self.logger = logger
         poolRunner = Task { await client.run() }

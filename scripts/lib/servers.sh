@@ -1,25 +1,39 @@
 # Throwaway PostgreSQL 15 and MariaDB servers on free loopback ports, for tests and
 # benchmarks. Source this file; call install_packages, start_servers; stop_servers runs on exit.
 # Exports TRIBUTARY_TEST_POSTGRES_URL and TRIBUTARY_TEST_MYSQL_URL (admin URLs; tests create their own databases).
+# Tests trade durability for speed (no fsync); SERVERS_DURABLE=1 keeps each server's
+# production defaults (fsync at every commit), as the benchmark does.
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-install_packages() {
+# What building Tributary needs: the MariaDB client library (and pkg-config to find it), SQLite.
+install_build_packages() {
   local missing=()
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
+  dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+  apt_install "${missing[@]}"
+}
+
+# What the tests need besides: the servers and their command-line clients.
+install_packages() {
+  install_build_packages
+  local missing=()
   command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v mariadb >/dev/null || missing+=(mariadb-client)
   [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
   command -v psql >/dev/null || missing+=(postgresql-client-15)
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
-  dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "servers: installing ${missing[*]}"
-    as_root apt-get update -qq
-    # Debian's policy-rc.d keeps the packaged services from starting; we start our own.
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  command -v python3 >/dev/null || missing+=(python3)
+  apt_install "${missing[@]}"
+}
+
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  echo "packages: installing $*"
+  as_root apt-get update -qq
+  # Debian's policy-rc.d keeps the packaged services from starting; we start our own.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -41,6 +55,9 @@ stop_servers() {
 # initdb refuses to run as root: the cluster belongs to the postgres user then.
 run_as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+pg_speed_flags() { [ "${SERVERS_DURABLE:-0}" = 1 ] || echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"; }
+mariadb_speed_flags() { [ "${SERVERS_DURABLE:-0}" = 1 ] || echo "--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0"; }
+
 start_postgres() {
   local dir="$SERVERS_DIR/pg" port
   port=$(free_port)
@@ -49,7 +66,7 @@ start_postgres() {
   run_as_pg /usr/lib/postgresql/15/bin/initdb -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$SERVERS_DIR/pg-init.log" 2>&1 \
     || { cat "$SERVERS_DIR/pg-init.log"; return 1; }
   run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir" -l "$SERVERS_DIR/pg.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 $(pg_speed_flags)" start >/dev/null \
     || { cat "$SERVERS_DIR/pg.log"; return 1; }
   export TRIBUTARY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "servers: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}') on 127.0.0.1:$port"
@@ -64,8 +81,8 @@ start_mariadb() {
   mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" --auth-root-authentication-method=normal \
     --skip-test-db >"$SERVERS_DIR/my-init.log" 2>&1 || { cat "$SERVERS_DIR/my-init.log"; return 1; }
   "$mariadbd" --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
-    --pid-file="$dir/mysqld.pid" --user="$user" --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
-    --innodb-doublewrite=0 --innodb-buffer-pool-size=512M --max-connections=300 \
+    --pid-file="$dir/mysqld.pid" --user="$user" --skip-log-bin $(mariadb_speed_flags) \
+    --innodb-buffer-pool-size=512M --max-connections=300 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci >"$SERVERS_DIR/my.log" 2>&1 &
   for _ in $(seq 1 300); do
     mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1 && break

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TributaryEngine
+
+/// The `tributary` executable as acceptance tests and people drive it.
+@Suite struct CommandLineTests {
+    /// The built executable sits beside the test bundle in SwiftPM's products directory.
+    static func executable() throws -> URL {
+        var directory = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("tributary")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw TestFailure("tributary executable not found near \(Bundle.main.bundleURL.path); run swift build first")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func tablesCaptureAndChangesFromTheCommandLine(on kind: TestDatabase) async throws {
+        let node = try await kind.fresh(.coreAndSampleData)
+        defer { Task { await node.close() } }
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-cli-\(UUID().uuidString).yaml")
+        try "node:\n  id: clinic-01\n  group: clinic\ndatabase: \(node.url)\n".write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+
+        let tables = try Self.run(["tables", "--config", config.path, "--json"])
+        #expect(tables.status == 0, "\(tables.errors)")
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(tables.output.utf8)) as? [[String: Any]])
+        #expect(objects.count == 119)
+        let byName = Dictionary(uniqueKeysWithValues: objects.map { ($0["table"] as! String, $0) })
+        #expect(byName["patient"]?["key"] as? String == "parent")
+        #expect(byName["scheduler_task_config_property"]?["key"] as? String == "none")
+        #expect(byName["scheduler_task_config_property"]?["enabled"] as? Bool == false)
+
+        let text = try Self.run(["tables", "--config", config.path])
+        #expect(text.output.contains("scheduler_task_config_property: no stable identity"))
+
+        let capture = try Self.run(["capture", "--config", config.path])
+        #expect(capture.status == 0, "\(capture.errors)")
+        #expect(capture.output.contains("117 installed"))
+        try node.client("UPDATE location SET name = 'Renamed clinic' WHERE location_id = (SELECT MIN(location_id) FROM (SELECT location_id FROM location) l);")
+        let changes = try Self.run(["changes", "--config", config.path])
+        #expect(changes.output.contains("update location"))
+        #expect(changes.output.contains("changed: name"))
+    }
+
+    @Test func badConfigurationIsRejectedWithAClearMessage() throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-bad-\(UUID().uuidString).yaml")
+        try "node:\n  id: clinic-01\ndatabase: sqlite:/tmp/x.db\n".write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let result = try Self.run(["tables", "--config", config.path])
+        #expect(result.status != 0)
+        #expect(result.errors.contains("node.group"))
+        let missing = try Self.run(["tables", "--config", "/nonexistent/tributary.yaml"])
+        #expect(missing.status != 0)
+        #expect(missing.errors.contains("cannot read configuration file"))
+    }
+}

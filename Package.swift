@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Values shared by every stage; no I/O.
@@ -43,13 +47,21 @@ let package = Package(
             "TributaryOpenMRS",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Node-to-node HTTP: the parent's routes and the child's client.
+        .target(name: "TributaryHTTP", dependencies: [
+            "TributaryEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "tributary", dependencies: [
-            "TributaryEngine",
+            "TributaryEngine", "TributaryHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "CaptureOverhead", dependencies: ["TributaryEngine"], path: "Benchmarks/CaptureOverhead"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),
-        .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine"]),
+        .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine", "TributaryHTTP"]),
     ]
 )

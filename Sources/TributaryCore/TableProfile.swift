@@ -3,6 +3,13 @@ public protocol TableProfile: Sendable {
     func setting(for table: String) -> TableSetting
     /// Why the profile leaves a table out by default, if it does.
     func exclusionReason(for table: String) -> String?
+    /// Integer columns the application uses as references though the schema declares no
+    /// foreign key: translated like foreign keys, or they would point at the wrong rows elsewhere.
+    func undeclaredReferences(for table: String) -> [Reference]
+}
+
+extension TableProfile {
+    public func undeclaredReferences(for table: String) -> [Reference] { [] }
 }
 
 /// Every table enabled, both ways, one channel: for schemas with no profile.

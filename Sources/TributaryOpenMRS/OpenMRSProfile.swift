@@ -26,4 +26,24 @@ public struct OpenMRSProfile: TableProfile {
     }
 
     public func exclusionReason(for table: String) -> String? { Self.nodeLocal[table] }
+
+    public func undeclaredReferences(for table: String) -> [Reference] {
+        Self.undeclared[table, default: []].map { Reference(column: $0.0, targetTable: $0.1, targetColumn: $0.2) }
+    }
+
+    /// References OpenMRS (through Hibernate) makes without a foreign key in the database.
+    /// `person_attribute.value` is not here: it is a reference only for some attribute
+    /// types (their `format`), which a per-row rule has to decide.
+    public static let undeclared: [String: [(String, String, String)]] = [
+        "orders": [("concept_id", "concept", "concept_id"), ("changed_by", "users", "user_id")],
+        "person_name": [("changed_by", "users", "user_id")],
+        "cohort_member": [("voided_by", "users", "user_id"), ("changed_by", "users", "user_id")],
+        "concept_datatype": [("changed_by", "users", "user_id")],
+        "concept_name_tag": [("creator", "users", "user_id"), ("voided_by", "users", "user_id")],
+        "privilege": [("creator", "users", "user_id"), ("retired_by", "users", "user_id"), ("changed_by", "users", "user_id")],
+        "program": [("retired_by", "users", "user_id")],
+        "program_workflow_state": [("retired_by", "users", "user_id")],
+        "provider_role": [("creator", "users", "user_id"), ("changed_by", "users", "user_id"), ("retired_by", "users", "user_id")],
+        "concept_set": [("concept_id", "concept", "concept_id")],
+    ]
 }

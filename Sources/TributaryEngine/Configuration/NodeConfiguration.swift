@@ -25,8 +25,31 @@ public struct NodeConfiguration: Sendable, Decodable {
         enum CodingKeys: String, CodingKey { case enabled, channel, direction, initialLoad = "initial_load" }
     }
 
+    public struct Parent: Sendable, Decodable {
+        public var url: String?
+        public var registrationToken: String?
+        public var offline: Bool?
+        enum CodingKeys: String, CodingKey { case url, registrationToken = "registration_token", offline }
+    }
+
+    public struct Registration: Sendable, Decodable {
+        public var tokens: [String]?
+    }
+
+    public struct Sync: Sendable, Decodable {
+        public var interval: String?
+        public var batchSize: Int?
+        public var gapTimeout: String?
+        enum CodingKeys: String, CodingKey { case interval, batchSize = "batch_size", gapTimeout = "gap_timeout" }
+    }
+
     public var node: Node
     public var database: String
+    /// `host:port` where children connect.
+    public var listen: String?
+    public var parent: Parent?
+    public var registration: Registration?
+    public var sync: Sync?
     /// `openmrs` (default) or `none`.
     public var profile: String?
     public var tables: [String: TableOverride]?
@@ -56,6 +79,23 @@ public struct NodeConfiguration: Sendable, Decodable {
         }
         guard !configuration.node.id.rawValue.isEmpty else { throw ConfigurationError("\(source): node.id is empty") }
         _ = try DatabaseURL(configuration.database)
+        if let listen = configuration.listen, ListenAddress(listen) == nil {
+            throw ConfigurationError("\(source): listen: '\(listen)' is not host:port")
+        }
+        if let url = configuration.parent?.url, URL(string: url)?.host == nil || !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ConfigurationError("\(source): parent.url: '\(url)' is not an http(s) URL")
+        }
+        if let parent = configuration.parent, parent.url == nil, parent.offline != true {
+            throw ConfigurationError("\(source): parent needs a url (or offline: true)")
+        }
+        for (key, value) in [("sync.interval", configuration.sync?.interval), ("sync.gap_timeout", configuration.sync?.gapTimeout)] {
+            if let value, DurationText.seconds(value) == nil {
+                throw ConfigurationError("\(source): \(key): '\(value)' is not a duration (use 500ms, 1s, 2m, 1h)")
+            }
+        }
+        if let size = configuration.sync?.batchSize, size < 1 {
+            throw ConfigurationError("\(source): sync.batch_size must be at least 1")
+        }
         return configuration
     }
 
@@ -71,6 +111,35 @@ public struct NodeConfiguration: Sendable, Decodable {
             result[table] = setting
         }
         return result
+    }
+}
+
+extension NodeConfiguration {
+    public var syncInterval: Double { sync?.interval.flatMap(DurationText.seconds) ?? 1 }
+    public var gapTimeout: Double { sync?.gapTimeout.flatMap(DurationText.seconds) ?? 600 }
+    public var batchSize: Int { sync?.batchSize ?? 500 }
+}
+
+/// `host:port`.
+public struct ListenAddress: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host.isEmpty { host = "0.0.0.0" }
+        self.port = port
+    }
+}
+
+/// Durations in configuration files: `500ms`, `1s`, `2m`, `1h`, or plain seconds.
+public enum DurationText {
+    public static func seconds(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where t.hasSuffix(suffix) {
+            return Double(t.dropLast(suffix.count)).map { $0 * factor }.flatMap { $0 >= 0 ? $0 : nil }
+        }
+        return Double(t).flatMap { $0 >= 0 ? $0 : nil }
     }
 }
 

@@ -10,6 +10,11 @@ public struct TableCatalog: Sendable {
         public var setting: TableSetting
         /// Why the table does not sync, when it does not.
         public var excludedBecause: String?
+        /// Every column that holds another row's key: single-column foreign keys and the
+        /// profile's undeclared references.
+        public var references: [Reference]
+
+        public func reference(on column: String) -> Reference? { references.first { $0.column == column } }
 
         public var name: String { table.name }
         /// Synchronized: enabled and with a stable identity.
@@ -32,7 +37,14 @@ public struct TableCatalog: Sendable {
             } else if setting.enabled {
                 excluded = nil
             }
-            return Entry(table: table, key: key, setting: setting, excludedBecause: excluded)
+            var references = table.foreignKeys.filter { $0.columns.count == 1 }.map {
+                Reference(column: $0.columns[0], targetTable: $0.referencedTable, targetColumn: $0.referencedColumns[0])
+            }
+            for extra in profile.undeclaredReferences(for: table.name)
+            where table.column(extra.column) != nil && !references.contains(where: { $0.column == extra.column }) {
+                references.append(extra)
+            }
+            return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references)
         }
     }
 

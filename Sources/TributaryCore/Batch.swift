@@ -1,0 +1,103 @@
+/// One change as it travels: the row by its sync key, its images with foreign keys
+/// translated to sync keys, and its origin stamp (carried unchanged through every tier).
+public struct WireChange: Sendable, Hashable, Codable {
+    public var table: String
+    public var operation: ChangeOperation
+    public var key: WireKey
+    /// The row after the change (absent for a delete).
+    public var row: [String: WireValue]?
+    /// The row before the change (absent for an insert).
+    public var old: [String: WireValue]?
+    public var originNode: NodeID
+    public var originTime: String
+
+    enum CodingKeys: String, CodingKey {
+        case table, operation = "op", key, row, old, originNode = "origin_node", originTime = "origin_time"
+    }
+
+    public init(table: String, operation: ChangeOperation, key: WireKey, row: [String: WireValue]?, old: [String: WireValue]?,
+                originNode: NodeID, originTime: String) {
+        self.table = table
+        self.operation = operation
+        self.key = key
+        self.row = row
+        self.old = old
+        self.originNode = originNode
+        self.originTime = originTime
+    }
+}
+
+/// What identifies a batch on the wire and what it holds.
+public struct BatchHeader: Sendable, Hashable, Codable {
+    public var batchID: Int64
+    public var source: NodeID
+    public var target: NodeID
+    public var channel: String
+    public var count: Int
+
+    enum CodingKeys: String, CodingKey { case batchID = "batch_id", source, target, channel, count }
+
+    public init(batchID: Int64, source: NodeID, target: NodeID, channel: String, count: Int) {
+        self.batchID = batchID
+        self.source = source
+        self.target = target
+        self.channel = channel
+        self.count = count
+    }
+}
+
+public struct Batch: Sendable, Hashable, Codable {
+    public var header: BatchHeader
+    public var changes: [WireChange]
+
+    public init(header: BatchHeader, changes: [WireChange]) {
+        self.header = header
+        self.changes = changes
+    }
+}
+
+/// The receiver's word on a batch.
+public struct Ack: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Codable { case applied, failed }
+    public struct Failure: Sendable, Hashable, Codable {
+        public var table: String?
+        public var key: String?
+        public var cause: String
+        public init(table: String?, key: String?, cause: String) {
+            self.table = table
+            self.key = key
+            self.cause = cause
+        }
+    }
+
+    public var batchID: Int64
+    public var status: Status
+    /// Rows written per operation, when applied.
+    public var applied: Int
+    /// True when the batch had been applied before and was not applied again.
+    public var duplicate: Bool
+    public var failure: Failure?
+    /// What was applied with a caveat (a column this node does not have, ignored).
+    public var warnings: [String]
+
+    enum CodingKeys: String, CodingKey { case batchID = "batch_id", status, applied, duplicate, failure, warnings }
+
+    public init(batchID: Int64, status: Status, applied: Int = 0, duplicate: Bool = false, failure: Failure? = nil, warnings: [String] = []) {
+        self.batchID = batchID
+        self.status = status
+        self.applied = applied
+        self.duplicate = duplicate
+        self.failure = failure
+        self.warnings = warnings
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batchID = try c.decode(Int64.self, forKey: .batchID)
+        status = try c.decode(Status.self, forKey: .status)
+        applied = try c.decodeIfPresent(Int.self, forKey: .applied) ?? 0
+        duplicate = try c.decodeIfPresent(Bool.self, forKey: .duplicate) ?? false
+        failure = try c.decodeIfPresent(Failure.self, forKey: .failure)
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    }
+}

@@ -1,0 +1,151 @@
+import Logging
+import TributaryCore
+import TributarySQL
+
+/// Applies an incoming batch in one transaction: sync keys become local rows, references
+/// become local ids, what points forward in the batch is fixed up before commit, and the
+/// batch is recorded so that a second delivery is acknowledged without being applied.
+public struct Loader: Sendable {
+    let database: any Database
+    let catalog: TableCatalog
+    let dialect: any CaptureDialect
+    let logger: Logger
+
+    public init(database: any Database, catalog: TableCatalog, logger: Logger = Logger(label: "tributary.loader")) {
+        self.database = database
+        self.catalog = catalog
+        self.dialect = CaptureDialects.dialect(for: database.syntax)
+        self.logger = logger
+    }
+
+    /// A nullable reference to a row not (yet) here, set once the batch's other rows are written.
+    struct FixUp {
+        let table: String
+        let key: WireKey
+        let locator: [(String, SQLValue)]
+        let column: String
+        let reference: Reference
+        let target: WireKey
+    }
+
+    /// Which change is being applied, for the failure message.
+    final class Progress: @unchecked Sendable {
+        var change: WireChange?
+        var warnings: [String] = []
+    }
+
+    public func apply(_ batch: Batch) async -> Ack {
+        let header = batch.header
+        let progress = Progress()
+        do {
+            let outcome: (applied: Int, duplicate: Bool) = try await database.transaction { tx in
+                let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
+                if !seen.isEmpty { return (0, true) }
+                let resolver = KeyResolver(db: tx, catalog: catalog)
+                var fixUps: [FixUp] = []
+                var mark: (String, String)?
+                for change in batch.changes {
+                    progress.change = change
+                    if mark == nil || mark! != (change.originNode.rawValue, change.originTime) {
+                        for statement in dialect.markLoader(source: header.source.rawValue, originNode: change.originNode.rawValue, originTime: change.originTime) {
+                            _ = try await tx.query(statement)
+                        }
+                        mark = (change.originNode.rawValue, change.originTime)
+                    }
+                    try await applyChange(change, tx: tx, resolver: resolver, fixUps: &fixUps, progress: progress)
+                }
+                progress.change = nil
+                for fixUp in fixUps {
+                    guard let value = try await resolver.localValue(table: fixUp.reference.targetTable, column: fixUp.reference.targetColumn, key: fixUp.target) else {
+                        throw SyncError.missingReference(table: fixUp.table, key: fixUp.key, column: fixUp.column,
+                                                         target: fixUp.reference.targetTable, targetKey: fixUp.target)
+                    }
+                    try await tx.execute("UPDATE \(ident: fixUp.table) SET \(ident: fixUp.column) = \(value) WHERE \(KeyResolver.whereClause(fixUp.locator))")
+                }
+                for statement in dialect.clearLoader() { try await tx.execute(statement) }
+                try await tx.execute("""
+                    INSERT INTO tributary_incoming_batch (source_node, batch_id, channel, change_count, applied_at)
+                    VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(batch.changes.count), \(SQLValue.datetime(Clock.nowText())))
+                    """)
+                return (batch.changes.count, false)
+            }
+            for warning in progress.warnings { logger.warning("\(warning)", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)"]) }
+            return Ack(batchID: header.batchID, status: .applied, applied: outcome.applied, duplicate: outcome.duplicate, warnings: progress.warnings)
+        } catch {
+            // MySQL session variables outlive a rolled-back transaction.
+            for statement in dialect.clearLoader() { _ = try? await database.execute(statement) }
+            let failure = Self.failure(error, change: progress.change)
+            logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
+            _ = try? await database.execute("""
+                INSERT INTO tributary_incoming_error (source_node, batch_id, table_name, sync_key, cause, occurred_at)
+                VALUES (\(header.source.rawValue), \(header.batchID), \(failure.table), \(failure.key), \(failure.cause), \(SQLValue.datetime(Clock.nowText())))
+                """)
+            return Ack(batchID: header.batchID, status: .failed, failure: failure)
+        }
+    }
+
+    static func failure(_ error: any Error, change: WireChange?) -> Ack.Failure {
+        if let sync = error as? SyncError {
+            return Ack.Failure(table: sync.table ?? change?.table, key: sync.key ?? change.map { WireValue.key($0.key).description }, cause: sync.description)
+        }
+        return Ack.Failure(table: change?.table, key: change.map { WireValue.key($0.key).description },
+                           cause: change.map { "\($0.operation) \($0.table) \(WireValue.key($0.key)): \(error)" } ?? "\(error)")
+    }
+
+    func applyChange(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, fixUps: inout [FixUp], progress: Progress) async throws {
+        guard let entry = catalog[change.table] else { throw SyncError.unknownTable(change.table) }
+        guard entry.syncs else { throw SyncError.notEnabled(change.table) }
+        guard let locator = try await resolver.localLocator(entry, key: change.key) else {
+            if change.operation == .delete { return }  // its parent is gone, so is it
+            throw SyncError.missingParent(table: entry.name, key: change.key)
+        }
+        let exists = try await resolver.exists(entry, locator)
+        if change.operation == .delete {
+            if exists { try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))") }
+            resolver.forget(table: entry.name)
+            return
+        }
+        guard let row = change.row else { throw SyncError.protocolError("\(change.operation) of \(entry.name) \(WireValue.key(change.key)) carries no row") }
+        // An update to a row that is here writes only the columns the change touched.
+        var touched: Set<String>?
+        if exists, change.operation == .update, let old = change.old {
+            touched = Set(row.keys.filter { row[$0] != old[$0] })
+        }
+        var assignments: [(String, SQLValue)] = []
+        for column in row.keys.sorted() {
+            let wire = row[column]!
+            guard let schema = entry.table.column(column) else {
+                progress.warnings.append("\(entry.name).\(column) does not exist here; its value was ignored")
+                continue
+            }
+            if let touched, !touched.contains(column) { continue }
+            guard let reference = entry.reference(on: column) else {
+                if schema.autoIncrement { continue }
+                assignments.append((column, WireCoding.sqlValue(wire, kind: schema.kind)))
+                continue
+            }
+            guard case .key(let target) = wire else {
+                if wire == .null { assignments.append((column, .null)); continue }
+                throw SyncError.badKey(table: entry.name, key: change.key)
+            }
+            if let value = try await resolver.localValue(table: reference.targetTable, column: reference.targetColumn, key: target) {
+                assignments.append((column, value))
+            } else if schema.nullable {
+                assignments.append((column, .null))
+                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target))
+            } else {
+                throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
+            }
+        }
+        if exists {
+            guard !assignments.isEmpty else { return }
+            let sets = SQL.join(assignments.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")
+            try await tx.execute("UPDATE \(ident: entry.name) SET \(sets) WHERE \(KeyResolver.whereClause(locator))")
+        } else {
+            var columns = assignments
+            for (column, value) in locator where !columns.contains(where: { $0.0 == column }) { columns.append((column, value)) }
+            let values = SQL.join(columns.map { "\($0.1)" }, separator: ", ")
+            try await tx.execute("INSERT INTO \(ident: entry.name) (\(idents: columns.map(\.0))) VALUES (\(values))")
+        }
+    }
+}

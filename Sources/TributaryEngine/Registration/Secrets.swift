@@ -1,0 +1,23 @@
+import Crypto
+import Foundation
+
+/// Node secrets: random, shown once to the child, kept only as a hash at the parent.
+public enum Secrets {
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Constant-time comparison of a presented secret with a stored hash.
+    public static func matches(_ secret: String, hash stored: String) -> Bool {
+        let presented = Array(hash(secret).utf8), expected = Array(stored.utf8)
+        guard presented.count == expected.count else { return false }
+        return zip(presented, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import TributaryCore
+import TributarySQL
+
+/// Reads new changes in order and records them in outgoing batches, per target node
+/// and channel, in one transaction with the router's position and open gaps.
+public struct Router: Sendable {
+    let database: any Database
+    let catalog: TableCatalog
+    let batchSize: Int
+    let gapTimeout: Double
+
+    public init(database: any Database, catalog: TableCatalog, batchSize: Int = 500, gapTimeout: Double = 600) {
+        self.database = database
+        self.catalog = catalog
+        self.batchSize = batchSize
+        self.gapTimeout = gapTimeout
+    }
+
+    /// One routing pass; returns how many changes it read.
+    @discardableResult
+    public func route(links: Links, limit: Int = 10_000) async throws -> Int {
+        let catalog = self.catalog, batchSize = self.batchSize, gapTimeout = self.gapTimeout
+        return try await database.transaction { tx in
+            var tracker = try await Self.loadTracker(tx)
+            let gapList = tracker.gaps.keys.sorted()
+            let gapCondition: SQL = gapList.isEmpty ? "" : " OR change_id IN (\(SQL.join(gapList.map { "\($0)" }, separator: ", ")))"
+            let rows = try await tx.query("""
+                SELECT change_id, table_name, source_node FROM tributary_change
+                WHERE change_id > \(tracker.lastID)\(gapCondition) ORDER BY change_id LIMIT \(limit)
+                """)
+            var groups: [String: (target: NodeID, channel: String, ids: [Int64])] = [:]
+            var order: [String] = []
+            for row in rows {
+                guard let id = row.int("change_id"), let table = row.string("table_name"), let setting = catalog[table]?.setting else { continue }
+                let source = row.string("source_node").map { NodeID($0) }
+                for target in targets(source: source, setting: setting, links: links).sorted(by: { $0.rawValue < $1.rawValue }) {
+                    let group = target.rawValue + "\u{0}" + setting.channel
+                    if groups[group] == nil { groups[group] = (target, setting.channel, []); order.append(group) }
+                    groups[group]!.ids.append(id)
+                }
+            }
+            for group in order {
+                let (target, channel, ids) = groups[group]!
+                for chunk in ids.chunked(batchSize) {
+                    try await OutgoingBatches.create(tx, target: target, channel: channel, changeIDs: chunk)
+                }
+            }
+            tracker.observe(rows.compactMap { $0.int("change_id") }, now: Date().timeIntervalSince1970, timeout: gapTimeout)
+            try await Self.saveTracker(tx, tracker)
+            return rows.count
+        }
+    }
+
+    static func loadTracker(_ db: any SQLExecutor) async throws -> GapTracker {
+        guard let row = try await db.query("SELECT last_change_id, gaps FROM tributary_router WHERE id = 1").first else { return GapTracker() }
+        let gaps = (try? JSONDecoder().decode([String: Double].self, from: Data((row.string("gaps") ?? "{}").utf8))) ?? [:]
+        return GapTracker(lastID: row.int("last_change_id") ?? 0,
+                          gaps: Dictionary(uniqueKeysWithValues: gaps.compactMap { k, v in Int64(k).map { ($0, v) } }))
+    }
+
+    static func saveTracker(_ db: any SQLExecutor, _ tracker: GapTracker) async throws {
+        let gaps = String(decoding: try JSONEncoder().encode(Dictionary(uniqueKeysWithValues: tracker.gaps.map { (String($0.key), $0.value) })), as: UTF8.self)
+        try await db.execute("DELETE FROM tributary_router WHERE id = 1")
+        try await db.execute("INSERT INTO tributary_router (id, last_change_id, gaps) VALUES (1, \(tracker.lastID), \(gaps))")
+    }
+}

@@ -1,0 +1,54 @@
+import TributaryCore
+
+/// Where changes can go from this node: its parent (if any) and its registered children.
+public struct Links: Sendable, Hashable {
+    public var parent: NodeID?
+    public var children: [NodeID]
+
+    public init(parent: NodeID?, children: [NodeID]) {
+        self.parent = parent
+        self.children = children
+    }
+}
+
+/// Routing is a pure function: up to the parent when the table flows up, down to the
+/// children when it flows down, and never back to the node the change came from.
+public func targets(source: NodeID?, setting: TableSetting, links: Links) -> Set<NodeID> {
+    guard setting.enabled else { return [] }
+    var targets = Set<NodeID>()
+    if setting.direction.flowsUp, let parent = links.parent { targets.insert(parent) }
+    if setting.direction.flowsDown { targets.formUnion(links.children) }
+    if let source { targets.remove(source) }
+    return targets
+}
+
+/// Remembers change ids that were skipped because their transaction had not committed
+/// when higher ids were routed (PostgreSQL and MariaDB take ids at insert, not commit).
+/// A gap is looked for again on every pass until it fills or expires (a rolled-back
+/// transaction leaves a gap that never fills).
+public struct GapTracker: Sendable, Hashable, Codable {
+    public var lastID: Int64
+    /// Missing id → when it was first seen missing (seconds since 1970).
+    public var gaps: [Int64: Double]
+
+    public init(lastID: Int64 = 0, gaps: [Int64: Double] = [:]) {
+        self.lastID = lastID
+        self.gaps = gaps
+    }
+
+    /// Records the ids a pass read (ascending) and drops gaps older than `timeout` seconds.
+    public mutating func observe(_ ids: [Int64], now: Double, timeout: Double) {
+        var expected = lastID + 1
+        for id in ids {
+            if gaps.removeValue(forKey: id) != nil { continue }
+            guard id > lastID else { continue }
+            while expected < id {
+                gaps[expected] = now
+                expected += 1
+            }
+            expected = id + 1
+            lastID = id
+        }
+        gaps = gaps.filter { now - $0.value < timeout }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import TributaryCore
+import TributarySQL
+
+/// One Tributary node beside its database: the pipeline stages wired to that database.
+/// Start reading here. Transports (HTTP now, files later) call these methods; all state
+/// lives in the database, so a restart continues where the last run stopped.
+public final class SyncNode: Sendable {
+    public let configuration: NodeConfiguration
+    public let database: any Database
+    public let catalog: TableCatalog
+    public let logger: Logger
+    public var id: NodeID { configuration.node.id }
+
+    init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    /// Connects, creates Tributary's tables and brings the capture triggers in line.
+    public static func open(_ configuration: NodeConfiguration, logger: Logger = Logger(label: "tributary")) async throws -> SyncNode {
+        let database = try await Databases.connect(configuration.database, logger: logger)
+        do {
+            try await Migrations.apply(to: database)
+            let catalog = try await Databases.catalog(for: configuration, database: database)
+            try await Capture(database: database, logger: logger).reconcile(catalog)
+            return SyncNode(configuration: configuration, database: database, catalog: catalog, logger: logger)
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    public func close() async { await database.close() }
+
+    // MARK: routing and batches
+
+    public func links() async throws -> Links {
+        let parent = try await identity("parent_node").map { NodeID($0) }
+        let children = try await database.query("SELECT node_id FROM tributary_node ORDER BY node_id").compactMap { $0.string("node_id") }.map { NodeID($0) }
+        return Links(parent: parent, children: children)
+    }
+
+    @discardableResult
+    public func route() async throws -> Int {
+        try await Router(database: database, catalog: catalog, batchSize: configuration.batchSize,
+                         gapTimeout: configuration.gapTimeout).route(links: try await links())
+    }
+
+    public func pending(for target: NodeID, excluding channels: Set<String> = []) async throws -> [OutgoingBatches.Pending] {
+        try await OutgoingBatches.pending(database, target: target, excluding: channels)
+    }
+
+    /// The wire form of one outgoing batch.
+    public func batch(_ pending: OutgoingBatches.Pending) async throws -> Batch {
+        let changes = try await OutgoingBatches.changes(database, batchID: pending.batchID)
+        let wire = try await Extractor(db: database, catalog: catalog, localNode: id).wireChanges(changes)
+        return Batch(header: BatchHeader(batchID: pending.batchID, source: id, target: pending.target, channel: pending.channel, count: wire.count),
+                     changes: wire)
+    }
+
+    public func apply(_ batch: Batch) async -> Ack {
+        await Loader(database: database, catalog: catalog, logger: logger).apply(batch)
+    }
+
+    @discardableResult
+    public func record(_ ack: Ack, from target: NodeID) async throws -> Bool {
+        try await OutgoingBatches.record(database, ack: ack, from: target)
+    }
+
+    // MARK: registration and credentials
+
+    /// A child asks to join. Accepted at once when it presents one of `registration.tokens`.
+    public func register(_ request: RegistrationRequest) async throws -> RegistrationOutcome {
+        let tokens = configuration.registration?.tokens ?? []
+        guard let token = request.token, tokens.contains(token) else {
+            return .refused("registration token not accepted for node \(request.nodeID)")
+        }
+        guard request.nodeID != id, !request.nodeID.rawValue.isEmpty else { return .refused("invalid node id '\(request.nodeID)'") }
+        let secret = Secrets.make()
+        let inserted = try await database.transaction { tx in
+            if try await !tx.query("SELECT 1 FROM tributary_node WHERE node_id = \(request.nodeID.rawValue)").isEmpty { return false }
+            try await tx.execute("""
+                INSERT INTO tributary_node (node_id, node_group, secret_hash, registered_at)
+                VALUES (\(request.nodeID.rawValue), \(request.group), \(Secrets.hash(secret)), \(SQLValue.datetime(Clock.nowText())))
+                """)
+            return true
+        }
+        guard inserted else { return .refused("node id \(request.nodeID) is already registered") }
+        logger.info("child registered", metadata: ["node": "\(request.nodeID)", "group": "\(request.group)"])
+        return .accepted(RegistrationResponse(parent: id, secret: secret))
+    }
+
+    /// Whether `secret` is the one issued to `node`; records the contact when it is.
+    public func authenticate(node: NodeID, secret: String) async throws -> Bool {
+        guard let stored = try await database.scalar("SELECT secret_hash FROM tributary_node WHERE node_id = \(node.rawValue)").string,
+              Secrets.matches(secret, hash: stored) else { return false }
+        try await database.execute("UPDATE tributary_node SET last_contact = \(SQLValue.datetime(Clock.nowText())) WHERE node_id = \(node.rawValue)")
+        return true
+    }
+
+    public func identity(_ name: String) async throws -> String? {
+        try await database.scalar("SELECT value FROM tributary_identity WHERE name = \(name)").string
+    }
+
+    public func storeCredentials(_ response: RegistrationResponse) async throws {
+        try await database.transaction { tx in
+            for (name, value) in [("parent_node", response.parent.rawValue), ("parent_secret", response.secret)] {
+                try await tx.execute("DELETE FROM tributary_identity WHERE name = \(name)")
+                try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(name), \(value))")
+            }
+        }
+    }
+
+    public func credentials() async throws -> (parent: NodeID, secret: String)? {
+        guard let parent = try await identity("parent_node"), let secret = try await identity("parent_secret") else { return nil }
+        return (NodeID(parent), secret)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import TributaryCore
+import TributaryEngine
+import TributarySQL
+
+/// Nodes on real databases, and a direct (in-process) delivery of batches between them.
+struct TestTree {
+    static func node(_ id: String, group: String, on kind: TestDatabase, contents: OpenMRSDatabaseLoader.Contents = .coreAndSampleData,
+                     extra: String = "") async throws -> (SyncNode, TestNode) {
+        let test = try await kind.fresh(contents)
+        let yaml = "node:\n  id: \(id)\n  group: \(group)\ndatabase: \(test.url)\nregistration:\n  tokens: [\"test-token\"]\n" + extra
+        var logger = Logger(label: "test.\(id)")
+        logger.logLevel = .error
+        let node = try await SyncNode.open(try NodeConfiguration.parse(yaml), logger: logger)
+        return (node, test)
+    }
+
+    /// Registers `child` with `parent` without HTTP.
+    static func link(child: SyncNode, to parent: SyncNode) async throws {
+        guard case .accepted(let response) = try await parent.register(
+            RegistrationRequest(nodeID: child.id, group: child.configuration.node.group, token: "test-token")) else {
+            throw TestFailure("registration refused")
+        }
+        try await child.storeCredentials(response)
+    }
+
+    /// Routes at `from` and hands every pending batch for `to` over, in order, stopping a
+    /// channel at its first failure. Returns the acks.
+    @discardableResult
+    static func deliver(from: SyncNode, to: SyncNode) async throws -> [Ack] {
+        try await from.route()
+        var acks: [Ack] = []
+        var stopped = Set<String>()
+        for pending in try await from.pending(for: to.id) where !stopped.contains(pending.channel) {
+            let ack = await to.apply(try await from.batch(pending))
+            try await from.record(ack, from: to.id)
+            acks.append(ack)
+            if ack.status == .failed { stopped.insert(pending.channel) }
+        }
+        return acks
+    }
+
+    /// Delivers both ways until nothing is pending.
+    static func settle(_ child: SyncNode, _ parent: SyncNode, rounds: Int = 5) async throws {
+        for _ in 0..<rounds {
+            let up = try await deliver(from: child, to: parent)
+            let down = try await deliver(from: parent, to: child)
+            if up.isEmpty && down.isEmpty { return }
+        }
+    }
+}

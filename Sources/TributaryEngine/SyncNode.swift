@@ -12,6 +12,9 @@ public final class SyncNode: Sendable {
     public let catalog: TableCatalog
     public let logger: Logger
     public var id: NodeID { configuration.node.id }
+    /// One routing pass and one incoming batch at a time in this process.
+    let routeLock = AsyncLock()
+    let applyLock = AsyncLock()
 
     init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, logger: Logger) {
         self.configuration = configuration
@@ -46,8 +49,9 @@ public final class SyncNode: Sendable {
 
     @discardableResult
     public func route() async throws -> Int {
-        try await Router(database: database, catalog: catalog, batchSize: configuration.batchSize,
-                         gapTimeout: configuration.gapTimeout).route(links: try await links())
+        let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout)
+        let links = try await links()
+        return try await routeLock.withLock { try await router.route(links: links) }
     }
 
     public func pending(for target: NodeID, excluding channels: Set<String> = []) async throws -> [OutgoingBatches.Pending] {
@@ -63,7 +67,11 @@ public final class SyncNode: Sendable {
     }
 
     public func apply(_ batch: Batch) async -> Ack {
-        await Loader(database: database, catalog: catalog, logger: logger).apply(batch)
+        let loader = Loader(database: database, catalog: catalog, logger: logger)
+        await applyLock.acquire()
+        let ack = await loader.apply(batch)
+        await applyLock.release()
+        return ack
     }
 
     @discardableResult

@@ -53,7 +53,9 @@ public struct Router: Sendable {
     }
 
     static func loadTracker(_ db: any SQLExecutor) async throws -> GapTracker {
-        guard let row = try await db.query("SELECT last_change_id, gaps FROM tributary_router WHERE id = 1").first else { return GapTracker() }
+        // The row lock keeps two routing passes (two processes on one database) from routing twice.
+        let lock: SQL = db.syntax == .sqlite ? "" : " FOR UPDATE"
+        guard let row = try await db.query("SELECT last_change_id, gaps FROM tributary_router WHERE id = 1" + lock).first else { return GapTracker() }
         let gaps = (try? JSONDecoder().decode([String: Double].self, from: Data((row.string("gaps") ?? "{}").utf8))) ?? [:]
         return GapTracker(lastID: row.int("last_change_id") ?? 0,
                           gaps: Dictionary(uniqueKeysWithValues: gaps.compactMap { k, v in Int64(k).map { ($0, v) } }))
@@ -61,7 +63,6 @@ public struct Router: Sendable {
 
     static func saveTracker(_ db: any SQLExecutor, _ tracker: GapTracker) async throws {
         let gaps = String(decoding: try JSONEncoder().encode(Dictionary(uniqueKeysWithValues: tracker.gaps.map { (String($0.key), $0.value) })), as: UTF8.self)
-        try await db.execute("DELETE FROM tributary_router WHERE id = 1")
-        try await db.execute("INSERT INTO tributary_router (id, last_change_id, gaps) VALUES (1, \(tracker.lastID), \(gaps))")
+        try await db.execute("UPDATE tributary_router SET last_change_id = \(tracker.lastID), gaps = \(gaps) WHERE id = 1")
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+import TributaryCore
+
+/// Batches on the wire as JSON lines: the header, one line per change, and a trailer
+/// repeating the count, so a truncated stream is told apart from a short batch.
+public enum BatchCodec {
+    struct Trailer: Codable { let end: Int }
+
+    public static func encode(_ batch: Batch) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(batch.header)
+        data.append(0x0A)
+        for change in batch.changes {
+            data.append(try encoder.encode(change))
+            data.append(0x0A)
+        }
+        data.append(try encoder.encode(Trailer(end: batch.changes.count)))
+        data.append(0x0A)
+        return data
+    }
+
+    public static func decode(_ data: Data) throws -> Batch {
+        let decoder = JSONDecoder()
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard let first = lines.first else { throw SyncError.protocolError("empty batch") }
+        let header: BatchHeader
+        do { header = try decoder.decode(BatchHeader.self, from: Data(first)) } catch {
+            throw SyncError.protocolError("the batch does not start with a valid header")
+        }
+        guard lines.count >= 2, let trailer = try? decoder.decode(Trailer.self, from: Data(lines[lines.count - 1])) else {
+            throw SyncError.protocolError("batch \(header.batchID) is truncated (no end line)")
+        }
+        let body = lines.dropFirst().dropLast()
+        guard trailer.end == body.count, header.count == body.count else {
+            throw SyncError.protocolError("batch \(header.batchID) announces \(header.count) changes and carries \(body.count)")
+        }
+        var changes: [WireChange] = []
+        changes.reserveCapacity(body.count)
+        for (i, line) in body.enumerated() {
+            do { changes.append(try decoder.decode(WireChange.self, from: Data(line))) } catch {
+                throw SyncError.protocolError("batch \(header.batchID), change \(i + 1): not a valid change (\(error))")
+            }
+        }
+        return Batch(header: header, changes: changes)
+    }
+}

@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TributaryCore
+import TributaryEngine
+
+/// The child side of the node protocol. The child starts every exchange (clinics sit
+/// behind NAT): it registers once, then each round pushes its batches and pulls its parent's.
+public final class SyncClient: Sendable {
+    let node: SyncNode
+    let parentURL: String
+    let http: HTTPClient
+    let logger: Logger
+
+    public init(node: SyncNode, parentURL: String, logger: Logger) {
+        self.node = node
+        self.parentURL = parentURL.hasSuffix("/") ? String(parentURL.dropLast()) : parentURL
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        configuration.timeout.read = .seconds(120)
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.logger = logger
+    }
+
+    public func shutdown() async { try? await http.shutdown() }
+
+    public struct RoundReport: Sendable, Hashable, CustomStringConvertible {
+        public var pushed = 0, pushFailed = 0, pulled = 0, pullFailed = 0, rows = 0
+        public var failures: [String] = []
+        public var description: String {
+            "pushed \(pushed) batch(es)\(pushFailed > 0 ? " (\(pushFailed) failed)" : ""), pulled \(pulled)\(pullFailed > 0 ? " (\(pullFailed) failed)" : ""), \(rows) change(s) applied here"
+        }
+    }
+
+    public struct TransportError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Registers with the parent if this node has no credentials yet.
+    public func ensureRegistered() async throws -> (parent: NodeID, secret: String) {
+        if let credentials = try await node.credentials() { return credentials }
+        let request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group, token: node.configuration.parent?.registrationToken)
+        let (status, body) = try await send(.POST, Wire.register, body: try JSONEncoder().encode(request), authenticated: nil)
+        guard status == .ok, let response = try? JSONDecoder().decode(RegistrationResponse.self, from: body) else {
+            throw TransportError(description: "registration with \(parentURL) refused: \(Self.message(body, status))")
+        }
+        try await node.storeCredentials(response)
+        logger.info("registered with parent", metadata: ["parent": "\(response.parent)"])
+        return (response.parent, response.secret)
+    }
+
+    /// One round: route, push every pending batch (a channel stops at its first failure),
+    /// then pull and apply the parent's batches until it has none left.
+    public func round() async throws -> RoundReport {
+        let (parent, secret) = try await ensureRegistered()
+        var report = RoundReport()
+        try await node.route()
+        var stopped = Set<String>()
+        for pending in try await node.pending(for: parent) where !stopped.contains(pending.channel) {
+            let batch = try await node.batch(pending)
+            let (status, body) = try await send(.POST, Wire.batches, body: try BatchCodec.encode(batch), authenticated: secret)
+            guard status == .ok, let ack = try? JSONDecoder().decode(Ack.self, from: body) else {
+                throw TransportError(description: "push of batch \(pending.batchID) to \(parentURL) failed: \(Self.message(body, status))")
+            }
+            try await node.record(ack, from: parent)
+            report.pushed += 1
+            if ack.status == .failed {
+                report.pushFailed += 1
+                report.failures.append("batch \(pending.batchID) failed at \(parent): \(ack.failure?.cause ?? "unknown cause")")
+                stopped.insert(pending.channel)
+            }
+        }
+        var excluded = Set<String>()
+        while true {
+            let query = excluded.isEmpty ? "" : "?exclude=" + excluded.sorted().joined(separator: ",")
+            let (status, body) = try await send(.GET, Wire.batches + query, body: nil, authenticated: secret)
+            if status == .noContent { break }
+            guard status == .ok else { throw TransportError(description: "pull from \(parentURL) failed: \(Self.message(body, status))") }
+            let batch = try BatchCodec.decode(body)
+            guard batch.header.target == node.id else {
+                throw TransportError(description: "the parent sent batch \(batch.header.batchID) meant for \(batch.header.target)")
+            }
+            let ack = await node.apply(batch)
+            let (ackStatus, ackBody) = try await send(.POST, Wire.acks, body: try JSONEncoder().encode(ack), authenticated: secret)
+            guard ackStatus == .noContent || ackStatus == .ok else {
+                throw TransportError(description: "acknowledging batch \(ack.batchID) failed: \(Self.message(ackBody, ackStatus))")
+            }
+            report.pulled += 1
+            if ack.status == .failed {
+                report.pullFailed += 1
+                report.failures.append("batch \(batch.header.batchID) from \(parent) failed here: \(ack.failure?.cause ?? "unknown cause")")
+                excluded.insert(batch.header.channel)
+            } else if !ack.duplicate {
+                report.rows += ack.applied
+            }
+        }
+        return report
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: Data?, authenticated secret: String?) async throws -> (HTTPResponseStatus, Data) {
+        var request = HTTPClientRequest(url: parentURL + path)
+        request.method = method
+        request.headers.add(name: "X-Tributary-Node", value: node.id.rawValue)
+        if let secret { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: path.hasPrefix(Wire.batches) ? "application/x-ndjson" : "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(300))
+            let data = Data(buffer: try await response.body.collect(upTo: Wire.maxBody))
+            return (response.status, data)
+        } catch let error as TransportError {
+            throw error
+        } catch {
+            throw TransportError(description: "cannot reach parent at \(parentURL): \(error)")
+        }
+    }
+
+    static func message(_ body: Data, _ status: HTTPResponseStatus) -> String {
+        if let error = try? JSONDecoder().decode(Wire.ErrorBody.self, from: body) { return "\(status.code) \(error.error)" }
+        return "\(status.code) \(String(decoding: body.prefix(200), as: UTF8.self))"
+    }
+}

@@ -63,6 +63,7 @@ public struct Loader: Sendable {
                     try await tx.execute("UPDATE \(ident: fixUp.table) SET \(ident: fixUp.column) = \(value) WHERE \(KeyResolver.whereClause(fixUp.locator))")
                 }
                 for statement in dialect.clearLoader() { try await tx.execute(statement) }
+                try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
                 try await tx.execute("""
                     INSERT INTO tributary_incoming_batch (source_node, batch_id, channel, change_count, applied_at)
                     VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(batch.changes.count), \(SQLValue.datetime(Clock.nowText())))

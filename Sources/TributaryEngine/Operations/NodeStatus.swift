@@ -1,0 +1,60 @@
+import TributaryCore
+import TributarySQL
+
+/// What `tributary status` reports about a node.
+public struct NodeStatus: Sendable, Codable {
+    public struct Child: Sendable, Codable {
+        public var node: String
+        public var group: String
+        public var lastContact: String?
+        public var outgoingPending: Int64
+        enum CodingKeys: String, CodingKey { case node, group, lastContact = "last_contact", outgoingPending = "outgoing_pending" }
+    }
+
+    public var node: String
+    public var group: String
+    public var database: String
+    public var registered: Bool
+    public var parent: String?
+    public var outgoingPending: Int64
+    public var incomingErrors: Int64
+    public var lastIncomingError: String?
+    public var conflicts: Int64
+    public var capturedChanges: Int64
+    public var routedThrough: Int64
+    public var children: [Child]
+
+    enum CodingKeys: String, CodingKey {
+        case node, group, database, registered, parent, conflicts, children
+        case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
+        case capturedChanges = "captured_changes", routedThrough = "routed_through"
+    }
+
+    public static func read(_ node: SyncNode) async throws -> NodeStatus {
+        let db = node.database
+        let credentials = try await node.credentials()
+        let hasParent = node.configuration.parent != nil
+        let children = try await db.query("SELECT node_id, node_group, last_contact FROM tributary_node ORDER BY node_id")
+        var childStatus: [Child] = []
+        for row in children {
+            let id = row.string("node_id") ?? ""
+            childStatus.append(Child(
+                node: id, group: row.string("node_group") ?? "",
+                lastContact: ColumnKind.datetime.normalize(row["last_contact"]).string,
+                outgoingPending: try await db.scalar("SELECT COUNT(*) FROM tributary_outgoing_batch WHERE status = 'pending' AND target_node = \(id)").int64 ?? 0))
+        }
+        let lastError = try await db.query("""
+            SELECT cause FROM tributary_incoming_error WHERE resolved = \(false) ORDER BY error_id DESC LIMIT 1
+            """).first?.string("cause")
+        return NodeStatus(
+            node: node.id.rawValue, group: node.configuration.node.group,
+            database: (try? DatabaseURL(node.configuration.database).description) ?? "",
+            registered: !hasParent || credentials != nil, parent: credentials?.parent.rawValue,
+            outgoingPending: try await OutgoingBatches.pendingCount(db),
+            incomingErrors: try await db.scalar("SELECT COUNT(*) FROM tributary_incoming_error WHERE resolved = \(false)").int64 ?? 0,
+            lastIncomingError: lastError, conflicts: 0,
+            capturedChanges: try await ChangeLog.count(db),
+            routedThrough: try await db.scalar("SELECT last_change_id FROM tributary_router WHERE id = 1").int64 ?? 0,
+            children: childStatus)
+    }
+}

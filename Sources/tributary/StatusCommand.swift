@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import TributaryEngine
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the node's registration, backlog, errors and children.")
+
+    @OptionGroup var options: NodeOptions
+    @Flag(name: .long, help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        let configuration = try NodeConfiguration.load(path: options.config)
+        let node = try await SyncNode.open(configuration, logger: makeLogger("tributary"))
+        let status = try await NodeStatus.read(node)
+        await node.close()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("node \(status.node) (\(status.group)) on \(status.database)")
+        if configuration.parent != nil {
+            print(status.registered ? "registered with \(status.parent ?? "?")" : "not registered yet: waiting for the parent")
+        }
+        print("captured \(status.capturedChanges) changes, routed through #\(status.routedThrough); \(status.outgoingPending) outgoing batch(es) pending")
+        print("\(status.incomingErrors) incoming error(s)\(status.lastIncomingError.map { "; last: \($0)" } ?? "")")
+        for child in status.children {
+            print("child \(child.node) (\(child.group)): last contact \(child.lastContact ?? "never"), \(child.outgoingPending) batch(es) pending")
+        }
+    }
+}

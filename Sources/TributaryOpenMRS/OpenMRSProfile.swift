@@ -2,6 +2,11 @@ import TributaryCore
 
 /// OpenMRS's default table settings: patient data on the `clinical` channel, everything
 /// else (concepts, forms, locations, users, roles) on `metadata`; both ways by default.
+///
+/// `person` travels on `metadata`: users and providers are persons too, and `users.person_id`
+/// and `provider.person_id` reference it, while `person.creator` references users. On two
+/// channels that cycle could leave each channel's batch waiting for the other's; on one
+/// channel capture order always brings the referenced row first.
 public struct OpenMRSProfile: TableProfile {
     public init() {}
 
@@ -14,7 +19,8 @@ public struct OpenMRSProfile: TableProfile {
         "allergy", "allergy_reaction", "cohort_member", "conditions", "diagnosis_attribute", "drug_order",
         "encounter", "encounter_diagnosis", "encounter_provider", "medication_dispense", "note", "obs",
         "order_attribute", "order_group", "order_group_attribute", "orders", "patient", "patient_identifier",
-        "patient_program", "patient_program_attribute", "patient_state", "person", "person_address",
+        "patient_program", "patient_program_attribute", "patient_state", "person_address", "concept_proposal",
+        "concept_proposal_tag_map", "obs_reference_range",
         "person_attribute", "person_merge_log", "person_name", "referral_order", "relationship",
         "test_order", "visit", "visit_attribute",
     ]

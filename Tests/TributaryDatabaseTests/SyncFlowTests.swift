@@ -59,7 +59,7 @@ import TributarySQL
         let scratch = Self.uuid()
         try parentDB.client(Self.patientScript(parentKind, person: scratch, family: "Scratch"))
         let before = try await TestTree.deliver(from: parent, to: child)
-        #expect(before.count == 1 && before.allSatisfy { $0.status == .applied }, "\(before)")
+        #expect(!before.isEmpty && before.allSatisfy { $0.status == .applied }, "\(before)")
 
         let person = Self.uuid()
         try childDB.client(Self.patientScript(childKind, person: person, family: "Okello"))

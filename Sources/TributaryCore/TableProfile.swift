@@ -6,10 +6,13 @@ public protocol TableProfile: Sendable {
     /// Integer columns the application uses as references though the schema declares no
     /// foreign key: translated like foreign keys, or they would point at the wrong rows elsewhere.
     func undeclaredReferences(for table: String) -> [Reference]
+    /// A column whose value is a row id of a table its type row names, if the table has one.
+    func typedValueReference(for table: String) -> TypedValueReference?
 }
 
 extension TableProfile {
     public func undeclaredReferences(for table: String) -> [Reference] { [] }
+    public func typedValueReference(for table: String) -> TypedValueReference? { nil }
 }
 
 /// Every table enabled, both ways, one channel: for schemas with no profile.

@@ -37,9 +37,24 @@ public struct OpenMRSProfile: TableProfile {
         Self.undeclared[table, default: []].map { Reference(column: $0.0, targetTable: $0.1, targetColumn: $0.2) }
     }
 
+    public func typedValueReference(for table: String) -> TypedValueReference? {
+        table == "person_attribute" ? Self.personAttributeValue : nil
+    }
+
+    /// `person_attribute.value` holds a row id when its type's format names an OpenMRS class.
+    public static let personAttributeValue = TypedValueReference(
+        valueColumn: "value", typeColumn: "person_attribute_type_id", formatColumn: "format",
+        targets: [
+            "org.openmrs.Concept": ("concept", "concept_id"), "org.openmrs.Location": ("location", "location_id"),
+            "org.openmrs.Drug": ("drug", "drug_id"), "org.openmrs.User": ("users", "user_id"),
+            "org.openmrs.Person": ("person", "person_id"), "org.openmrs.Patient": ("patient", "patient_id"),
+            "org.openmrs.Provider": ("provider", "provider_id"), "org.openmrs.Program": ("program", "program_id"),
+            "org.openmrs.Form": ("form", "form_id"), "org.openmrs.EncounterType": ("encounter_type", "encounter_type_id"),
+            "org.openmrs.ConceptClass": ("concept_class", "concept_class_id"),
+        ])
+
     /// References OpenMRS (through Hibernate) makes without a foreign key in the database.
-    /// `person_attribute.value` is not here: it is a reference only for some attribute
-    /// types (their `format`), which a per-row rule has to decide.
+    /// `person_attribute.value` is a reference only for some attribute types: see `personAttributeValue`.
     public static let undeclared: [String: [(String, String, String)]] = [
         "orders": [("concept_id", "concept", "concept_id"), ("changed_by", "users", "user_id")],
         "person_name": [("changed_by", "users", "user_id")],

@@ -121,3 +121,47 @@ import TributarySQL
         #expect(differences.isEmpty, "\(differences.prefix(5))")
     }
 }
+
+/// `person_attribute.value` holds a row id when its type's format says so.
+@Suite struct TypedValueTests {
+    @Test(arguments: [(TestDatabase.sqlite, TestDatabase.mariadb), (.postgres, .sqlite)]
+        .filter { TestDatabase.all.contains($0.0) && TestDatabase.all.contains($0.1) })
+    func personAttributeValuesThatAreRowIdsAreTranslated(childKind: TestDatabase, parentKind: TestDatabase) async throws {
+        // Locations the child had before Tributary ran, so that the same location has different ids.
+        let g = childKind == .postgres ? "false" : "0"
+        let before = (1...3).map { "INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('Old \($0)', 1, '2026-01-01 00:00:00', \(g), '\(SyncScenarioTests.uuid())');" }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: parentKind)
+        let (child, childDB) = try await TestTree.node("clinic-1", group: "clinic", on: childKind, before: before.joined(separator: "\n"))
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        let f = childKind == .postgres ? "false" : "0"
+        let location = SyncScenarioTests.uuid(), person = SyncScenarioTests.uuid()
+        let locType = SyncScenarioTests.uuid(), textType = SyncScenarioTests.uuid()
+        try childDB.client("""
+            INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('Home village', 1, '2026-11-22 10:00:00', \(f), '\(location)');
+            INSERT INTO person_attribute_type (name, format, searchable, creator, date_created, retired, uuid)
+              VALUES ('Home location', 'org.openmrs.Location', \(f), 1, '2026-11-22 10:00:00', \(f), '\(locType)');
+            INSERT INTO person_attribute_type (name, format, searchable, creator, date_created, retired, uuid)
+              VALUES ('Phone', 'java.lang.String', \(f), 1, '2026-11-22 10:00:00', \(f), '\(textType)');
+            INSERT INTO person (gender, creator, date_created, voided, uuid) VALUES ('F', 1, '2026-11-22 10:00:00', \(f), '\(person)');
+            INSERT INTO person_attribute (person_id, value, person_attribute_type_id, creator, date_created, voided, uuid)
+              VALUES ((SELECT person_id FROM person WHERE uuid = '\(person)'), (SELECT CAST(location_id AS CHAR(10)) FROM location WHERE uuid = '\(location)'),
+                      (SELECT person_attribute_type_id FROM person_attribute_type WHERE uuid = '\(locType)'), 1, '2026-11-22 10:00:00', \(f), '\(SyncScenarioTests.uuid())');
+            INSERT INTO person_attribute (person_id, value, person_attribute_type_id, creator, date_created, voided, uuid)
+              VALUES ((SELECT person_id FROM person WHERE uuid = '\(person)'), '0712345678',
+                      (SELECT person_attribute_type_id FROM person_attribute_type WHERE uuid = '\(textType)'), 1, '2026-11-22 10:00:00', \(f), '\(SyncScenarioTests.uuid())');
+            """)
+        let childLocationID = try await child.database.scalar("SELECT location_id FROM location WHERE uuid = \(location)").int64
+        try await TestTree.settle(child, parent)
+        #expect(try await NodeStatus.read(parent).incomingErrors == 0)
+        let parentLocationID = try #require(try await parent.database.scalar("SELECT location_id FROM location WHERE uuid = \(location)").int64)
+        #expect(parentLocationID != childLocationID, "the test needs the ids to differ")
+        let values = try await parent.database.query("""
+            SELECT t.format, a.value FROM person_attribute a JOIN person_attribute_type t ON t.person_attribute_type_id = a.person_attribute_type_id
+            JOIN person p ON p.person_id = a.person_id WHERE p.uuid = \(person) ORDER BY t.format
+            """)
+        #expect(values.map { $0.string("value") } == ["0712345678", String(parentLocationID)], "\(values)")
+        let differences = try await TableSnapshot.differences(child, parent, tables: ["person_attribute", "person_attribute_type"])
+        #expect(differences.isEmpty, "\(differences.prefix(5))")
+    }
+}

@@ -61,9 +61,14 @@ public struct Extractor {
                 }
                 return wire
             }
+            var row = try wireRow(item.new), old = try wireRow(item.old)
+            if let typed = item.entry.typedValue {
+                if let local = item.new, let value = try await resolver.wireTypedValue(item.entry, row: local) { row?[typed.valueColumn] = value }
+                if let local = item.old, let value = try await resolver.wireTypedValue(item.entry, row: local) { old?[typed.valueColumn] = value }
+            }
             result.append(WireChange(
                 table: item.entry.name, operation: item.change.operation, key: key,
-                row: try wireRow(item.new), old: try wireRow(item.old),
+                row: row, old: old,
                 originNode: NodeID(item.change.originNode ?? localNode.rawValue), originTime: item.change.originTime))
         }
         return result

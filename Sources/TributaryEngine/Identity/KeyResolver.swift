@@ -111,6 +111,44 @@ public final class KeyResolver {
         }
     }
 
+    // MARK: typed values (person_attribute.value)
+
+    private var formats: [String: String?] = [:]
+
+    /// The table and column a typed value points into, given the row's local type reference.
+    func typedTarget(_ entry: TableCatalog.Entry, typeValue: SQLValue) async throws -> (table: String, column: String)? {
+        guard let typed = entry.typedValue, let typeReference = entry.reference(on: typed.typeColumn), !typeValue.isNull else { return nil }
+        let cacheKey = "\(typeReference.targetTable).\(typeValue)"
+        if formats[cacheKey] == nil {
+            formats[cacheKey] = try await db.scalar("""
+                SELECT \(ident: typed.formatColumn) FROM \(ident: typeReference.targetTable) WHERE \(ident: typeReference.targetColumn) = \(typeValue)
+                """).string
+        }
+        guard let format = formats[cacheKey] ?? nil else { return nil }
+        return typed.targets[format]
+    }
+
+    /// A local row's typed value as it travels: the target row's sync key when the type
+    /// says the value is a row id and that row is found; otherwise the text as it is.
+    public func wireTypedValue(_ entry: TableCatalog.Entry, row: [String: SQLValue]) async throws -> WireValue? {
+        guard let typed = entry.typedValue, let value = row[typed.valueColumn], let id = value.int64,
+              let target = try await typedTarget(entry, typeValue: row[typed.typeColumn] ?? .null) else { return nil }
+        let targetKind = catalog[target.table]?.table.column(target.column)?.kind ?? .integer
+        let local = targetKind.normalize(.integer(id))
+        guard let key = try await wireKeys(table: target.table, column: target.column, values: [local])[local] else { return nil }
+        return .key(key)
+    }
+
+    /// An incoming typed value back to the local row id, as text; nil when the row is not here.
+    public func localTypedValue(_ entry: TableCatalog.Entry, row: [String: WireValue], key: WireKey) async throws -> SQLValue? {
+        guard let typed = entry.typedValue, let typeReference = entry.reference(on: typed.typeColumn),
+              case .key(let typeKey)? = row[typed.typeColumn],
+              let localType = try await localValue(table: typeReference.targetTable, column: typeReference.targetColumn, key: typeKey),
+              let target = try await typedTarget(entry, typeValue: localType) else { return nil }
+        guard let value = try await localValue(table: target.table, column: target.column, key: key) else { return nil }
+        return .text(value.string ?? "\(value)")
+    }
+
     // MARK: wire → local
 
     /// The local key columns and values that locate the row with `key` (nil when a

@@ -13,6 +13,8 @@ public struct TableCatalog: Sendable {
         /// Every column that holds another row's key: single-column foreign keys and the
         /// profile's undeclared references.
         public var references: [Reference]
+        /// A column holding an id of a table chosen by the row's type (`person_attribute.value`).
+        public var typedValue: TypedValueReference?
 
         public func reference(on column: String) -> Reference? { references.first { $0.column == column } }
 
@@ -44,7 +46,8 @@ public struct TableCatalog: Sendable {
             where table.column(extra.column) != nil && !references.contains(where: { $0.column == extra.column }) {
                 references.append(extra)
             }
-            return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references)
+            let typedValue = profile.typedValueReference(for: table.name).flatMap { table.column($0.valueColumn) != nil ? $0 : nil }
+            return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references, typedValue: typedValue)
         }
     }
 

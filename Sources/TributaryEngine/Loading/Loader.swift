@@ -120,6 +120,13 @@ public struct Loader: Sendable {
                 continue
             }
             if let touched, !touched.contains(column) { continue }
+            if let typed = entry.typedValue, column == typed.valueColumn, case .key(let target) = wire {
+                guard let value = try await resolver.localTypedValue(entry, row: row, key: target) else {
+                    throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: "the row its type names", targetKey: target)
+                }
+                assignments.append((column, value))
+                continue
+            }
             guard let reference = entry.reference(on: column) else {
                 if schema.autoIncrement { continue }
                 assignments.append((column, WireCoding.sqlValue(wire, kind: schema.kind)))

@@ -26,6 +26,7 @@ public enum TableSnapshot {
                     wire[column.name] = WireCoding.wire(value)
                 }
             }
+            if let typed = entry.typedValue, let value = try await resolver.wireTypedValue(entry, row: row) { wire[typed.valueColumn] = value }
             result[key] = wire
         }
         return result

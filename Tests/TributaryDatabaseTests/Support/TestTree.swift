@@ -7,8 +7,9 @@ import TributarySQL
 /// Nodes on real databases, and a direct (in-process) delivery of batches between them.
 struct TestTree {
     static func node(_ id: String, group: String, on kind: TestDatabase, contents: OpenMRSDatabaseLoader.Contents = .coreAndSampleData,
-                     extra: String = "") async throws -> (SyncNode, TestNode) {
+                     extra: String = "", before: String = "") async throws -> (SyncNode, TestNode) {
         let test = try await kind.fresh(contents)
+        if !before.isEmpty { try test.client(before) }  // written before Tributary runs: not captured
         let yaml = "node:\n  id: \(id)\n  group: \(group)\ndatabase: \(test.url)\nregistration:\n  tokens: [\"test-token\"]\n" + extra
         var logger = Logger(label: "test.\(id)")
         logger.logLevel = .error

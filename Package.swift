@@ -62,6 +62,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "CaptureOverhead", dependencies: ["TributaryEngine"], path: "Benchmarks/CaptureOverhead"),
+        .executableTarget(name: "SyncThroughput", dependencies: ["TributaryEngine", "TributaryHTTP"], path: "Benchmarks/SyncThroughput"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),
         .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine", "TributaryHTTP"]),
     ]

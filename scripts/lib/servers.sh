@@ -41,9 +41,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 SERVERS_DIR=""
 stop_servers() {
   [ -n "$SERVERS_DIR" ] || return 0
-  if [ -f "$SERVERS_DIR/pg/postmaster.pid" ]; then
-    run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$SERVERS_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  for cluster in "$SERVERS_DIR"/pg*/; do
+    if [ -f "$cluster/postmaster.pid" ]; then run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -m immediate stop >/dev/null 2>&1 || true; fi
+  done
   if [ -f "$SERVERS_DIR/my/mysqld.pid" ]; then
     kill "$(cat "$SERVERS_DIR/my/mysqld.pid")" 2>/dev/null || true
     for _ in $(seq 1 50); do [ -f "$SERVERS_DIR/my/mysqld.pid" ] || break; sleep 0.1; done
@@ -58,17 +58,20 @@ run_as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"
 pg_speed_flags() { [ "${SERVERS_DURABLE:-0}" = 1 ] || echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"; }
 mariadb_speed_flags() { [ "${SERVERS_DURABLE:-0}" = 1 ] || echo "--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0"; }
 
+# start_postgres [NAME] [VARIABLE]: a cluster in $SERVERS_DIR/NAME whose URL goes to VARIABLE.
+# PG_EXTRA_FLAGS adds server settings (the sync benchmark needs wal_level=logical).
 start_postgres() {
-  local dir="$SERVERS_DIR/pg" port
+  local name="${1:-pg}" variable="${2:-TRIBUTARY_TEST_POSTGRES_URL}"
+  local dir="$SERVERS_DIR/$name" port
   port=$(free_port)
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir" "$SERVERS_DIR"
-  run_as_pg /usr/lib/postgresql/15/bin/initdb -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$SERVERS_DIR/pg-init.log" 2>&1 \
-    || { cat "$SERVERS_DIR/pg-init.log"; return 1; }
-  run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir" -l "$SERVERS_DIR/pg.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 $(pg_speed_flags)" start >/dev/null \
-    || { cat "$SERVERS_DIR/pg.log"; return 1; }
-  export TRIBUTARY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  run_as_pg /usr/lib/postgresql/15/bin/initdb -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$SERVERS_DIR/$name-init.log" 2>&1 \
+    || { cat "$SERVERS_DIR/$name-init.log"; return 1; }
+  run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir" -l "$SERVERS_DIR/$name.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 $(pg_speed_flags) ${PG_EXTRA_FLAGS:-}" start >/dev/null \
+    || { cat "$SERVERS_DIR/$name.log"; return 1; }
+  export "$variable=postgres://postgres@127.0.0.1:$port/postgres"
   echo "servers: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 

@@ -21,47 +21,26 @@ enum MySQLIntrospection {
             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
             """)
 
-        var tables: [String: TableSchema] = [:]
-        var order: [String] = []
+        var builder = SchemaBuilder()
         for row in columnRows {
-            let table = row.string("tbl")!
-            if tables[table] == nil {
-                tables[table] = TableSchema(name: table, columns: [], primaryKey: [], uniqueConstraints: [], foreignKeys: [])
-                order.append(table)
-            }
             let type = row.string("type")!
             var defaultValue = row.string("dflt")
             if defaultValue == "NULL" { defaultValue = nil }  // MariaDB spells "no default" as NULL
-            tables[table]!.columns.append(ColumnSchema(
+            builder.addColumn(row.string("tbl")!, ColumnSchema(
                 name: row.string("col")!, declaredType: type, kind: ColumnKind(declaredType: type),
                 nullable: row.string("nullable") == "YES", defaultValue: defaultValue,
                 autoIncrement: row.string("extra")?.lowercased().contains("auto_increment") ?? false))
         }
-        var foreignKeys: [String: [String: ForeignKey]] = [:]
-        var uniques: [String: [(String, [String])]] = [:]
         for row in keyRows {
             let table = row.string("tbl")!, name = row.string("name")!, column = row.string("col")!
-            guard tables[table] != nil else { continue }
             switch row.string("kind") {
-            case "PRIMARY KEY":
-                tables[table]!.primaryKey.append(column)
-            case "UNIQUE":
-                var list = uniques[table] ?? []
-                if let last = list.indices.last, list[last].0 == name { list[last].1.append(column) } else { list.append((name, [column])) }
-                uniques[table] = list
+            case "PRIMARY KEY": builder.addPrimaryKeyColumn(table, column)
+            case "UNIQUE": builder.addUniqueColumn(table, constraint: name, column: column)
             case "FOREIGN KEY":
-                var fk = foreignKeys[table]?[name] ?? ForeignKey(name: name, columns: [], referencedTable: row.string("target")!, referencedColumns: [])
-                fk.columns.append(column)
-                fk.referencedColumns.append(row.string("target_col")!)
-                foreignKeys[table, default: [:]][name] = fk
+                builder.addForeignKeyColumn(table, constraint: name, column: column, target: row.string("target")!, targetColumn: row.string("target_col")!)
             default: break
             }
         }
-        return DatabaseSchema(tables: order.map { name in
-            let t = tables[name]!
-            return TableSchema(name: name, columns: t.columns, primaryKey: t.primaryKey,
-                               uniqueConstraints: (uniques[name] ?? []).map(\.1),
-                               foreignKeys: Array((foreignKeys[name] ?? [:]).values))
-        })
+        return builder.build()
     }
 }

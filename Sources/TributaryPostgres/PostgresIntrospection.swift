@@ -40,46 +40,26 @@ enum PostgresIntrospection {
             ORDER BY c.relname, ic.relname, k.ord
             """)
 
-        var tables: [String: TableSchema] = [:]
-        var order: [String] = []
+        var builder = SchemaBuilder()
         for row in columnRows {
-            let table = row.string("tbl")!
-            if tables[table] == nil {
-                tables[table] = TableSchema(name: table, columns: [], primaryKey: [], uniqueConstraints: [], foreignKeys: [])
-                order.append(table)
-            }
             let type = row.string("type")!
-            tables[table]!.columns.append(ColumnSchema(
+            builder.addColumn(row.string("tbl")!, ColumnSchema(
                 name: row.string("col")!, declaredType: type, kind: ColumnKind(declaredType: type),
                 nullable: row["nullable"] == .bool(true), defaultValue: row.string("dflt"),
                 autoIncrement: row["autoinc"] == .bool(true)))
         }
-        var foreignKeys: [String: [String: ForeignKey]] = [:]
         for row in constraintRows {
-            let table = row.string("tbl")!, name = row.string("name")!
-            guard tables[table] != nil else { continue }
+            let table = row.string("tbl")!
             if row.string("kind") == "p" {
-                tables[table]!.primaryKey.append(row.string("col")!)
+                builder.addPrimaryKeyColumn(table, row.string("col")!)
             } else {
-                var fk = foreignKeys[table]?[name] ?? ForeignKey(name: name, columns: [], referencedTable: row.string("target")!, referencedColumns: [])
-                fk.columns.append(row.string("col")!)
-                fk.referencedColumns.append(row.string("target_col")!)
-                foreignKeys[table, default: [:]][name] = fk
+                builder.addForeignKeyColumn(table, constraint: row.string("name")!, column: row.string("col")!,
+                                            target: row.string("target")!, targetColumn: row.string("target_col")!)
             }
         }
-        var uniques: [String: [(String, [String])]] = [:]
         for row in uniqueRows {
-            let table = row.string("tbl")!, name = row.string("name")!
-            var list = uniques[table] ?? []
-            if let last = list.indices.last, list[last].0 == name { list[last].1.append(row.string("col")!) }
-            else { list.append((name, [row.string("col")!])) }
-            uniques[table] = list
+            builder.addUniqueColumn(row.string("tbl")!, constraint: row.string("name")!, column: row.string("col")!)
         }
-        return DatabaseSchema(tables: order.map { name in
-            let t = tables[name]!
-            return TableSchema(name: name, columns: t.columns, primaryKey: t.primaryKey,
-                               uniqueConstraints: (uniques[name] ?? []).map(\.1),
-                               foreignKeys: Array((foreignKeys[name] ?? [:]).values))
-        })
+        return builder.build()
     }
 }

@@ -16,16 +16,16 @@ struct VolumeGenerator: Sendable {
         let now = SQLValue.datetime("2026-11-22 10:00:00")
         for p in 0..<patients {
             try await db.transaction { tx in
-                let person = "\(prefix)-p\(p)".padding(toLength: 36, withPad: "0", startingAt: 0)
+                let person = "\(prefix)-p\(p)-".padding(toLength: 36, withPad: "0", startingAt: 0)
                 try await tx.execute("INSERT INTO person (gender, creator, date_created, voided, uuid) VALUES ('F', \(1), \(now), \(false), \(person))")
                 guard let personID = try await tx.scalar("SELECT person_id FROM person WHERE uuid = \(person)").int64 else { throw GeneratorError("person missing") }
                 try await tx.execute("INSERT INTO patient (patient_id, creator, date_created, voided) VALUES (\(personID), \(1), \(now), \(false))")
-                let visit = "\(prefix)-v\(p)".padding(toLength: 36, withPad: "0", startingAt: 0)
+                let visit = "\(prefix)-v\(p)-".padding(toLength: 36, withPad: "0", startingAt: 0)
                 try await tx.execute("""
                     INSERT INTO visit (patient_id, visit_type_id, date_started, creator, date_created, voided, uuid)
                     VALUES (\(personID), \(mix.visitType), \(now), \(1), \(now), \(false), \(visit))
                     """)
-                let encounter = "\(prefix)-e\(p)".padding(toLength: 36, withPad: "0", startingAt: 0)
+                let encounter = "\(prefix)-e\(p)-".padding(toLength: 36, withPad: "0", startingAt: 0)
                 try await tx.execute("""
                     INSERT INTO encounter (encounter_type, patient_id, location_id, visit_id, encounter_datetime, creator, date_created, voided, uuid)
                     VALUES (\(mix.encounterType), \(personID), \(mix.location), (SELECT visit_id FROM visit WHERE uuid = \(visit)), \(now), \(1), \(now), \(false), \(encounter))
@@ -34,7 +34,7 @@ struct VolumeGenerator: Sendable {
                 // Obs in multi-row inserts of 50: the write is not what is measured.
                 for chunk in stride(from: 0, to: obsPerPatient, by: 50) {
                     let rows = (chunk..<min(chunk + 50, obsPerPatient)).map { i -> SQL in
-                        let uuid = "\(prefix)-o\(p)-\(i)".padding(toLength: 36, withPad: "0", startingAt: 0)
+                        let uuid = "\(prefix)-o\(p)-\(i)-".padding(toLength: 36, withPad: "0", startingAt: 0)
                         return "(\(personID), \(mix.concepts[i % mix.concepts.count]), \(encounterID), \(now), \(mix.location), \(SQLValue.double(Double(i) + 0.25)), \(1), \(now), \(false), \(uuid), 'FINAL')"
                     }
                     try await tx.execute("""

@@ -14,7 +14,9 @@ public struct PostgresCapture: CaptureDialect {
         let key = { (row: String) in
             "json_build_object(" + keyColumns.map { literal($0) + ", \(row).\(quote($0))" }.joined(separator: ", ") + ")::text"
         }
-        let now = "(clock_timestamp() AT TIME ZONE 'UTC')"
+        // Statement time, as MariaDB's UTC_TIMESTAMP(6): the rows of one statement share an
+        // origin stamp, so the loader marks its session once for them.
+        let now = "(statement_timestamp() AT TIME ZONE 'UTC')"
         return [
             """
             CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $body$

@@ -12,6 +12,9 @@ public final class KeyResolver {
     let catalog: TableCatalog
     private var outgoing: [String: [SQLValue: WireKey]] = [:]
     private var incoming: [String: [WireKey: SQLValue]] = [:]
+    /// Runs before every lookup in the database: the loader writes its buffered rows
+    /// first, so that a lookup sees every row the batch has written so far.
+    public var beforeLookup: (() async throws -> Void)?
 
     public init(db: any SQLExecutor, catalog: TableCatalog) {
         self.db = db
@@ -120,6 +123,7 @@ public final class KeyResolver {
         guard let typed = entry.typedValue, let typeReference = entry.reference(on: typed.typeColumn), !typeValue.isNull else { return nil }
         let cacheKey = "\(typeReference.targetTable).\(typeValue)"
         if formats[cacheKey] == nil {
+            try await beforeLookup?()
             formats[cacheKey] = try await db.scalar("""
                 SELECT \(ident: typed.formatColumn) FROM \(ident: typeReference.targetTable) WHERE \(ident: typeReference.targetColumn) = \(typeValue)
                 """).string
@@ -191,6 +195,7 @@ public final class KeyResolver {
             guard try await exists(entry, locator) else { return nil }
             value = direct.1
         } else {
+            try await beforeLookup?()
             let rows = try await db.query("SELECT \(ident: column) FROM \(ident: table) WHERE \(Self.whereClause(locator))")
             guard let first = rows.first else { return nil }
             value = first[0]
@@ -200,7 +205,8 @@ public final class KeyResolver {
     }
 
     func exists(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)]) async throws -> Bool {
-        !(try await db.query("SELECT 1 FROM \(ident: entry.name) WHERE \(Self.whereClause(locator))")).isEmpty
+        try await beforeLookup?()
+        return !(try await db.query("SELECT 1 FROM \(ident: entry.name) WHERE \(Self.whereClause(locator))")).isEmpty
     }
 
     /// Forgets what was learned about a row (it was deleted or its key changed).

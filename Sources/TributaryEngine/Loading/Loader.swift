@@ -42,19 +42,24 @@ public struct Loader: Sendable {
                 let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
                 if !seen.isEmpty { return (0, true) }
                 let resolver = KeyResolver(db: tx, catalog: catalog)
+                let buffer = InsertBuffer()
+                resolver.beforeLookup = { try await buffer.flush(tx) }
+                var present = try await Self.presentKeys(batch.changes, catalog: catalog, tx: tx)
                 var fixUps: [FixUp] = []
                 var mark: (String, String)?
                 for change in batch.changes {
                     progress.change = change
                     if mark == nil || mark! != (change.originNode.rawValue, change.originTime) {
+                        try await buffer.flush(tx)
                         for statement in dialect.markLoader(source: header.source.rawValue, originNode: change.originNode.rawValue, originTime: change.originTime) {
                             _ = try await tx.query(statement)
                         }
                         mark = (change.originNode.rawValue, change.originTime)
                     }
-                    try await applyChange(change, tx: tx, resolver: resolver, fixUps: &fixUps, progress: progress)
+                    try await applyChange(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
                 }
                 progress.change = nil
+                try await buffer.flush(tx)
                 for fixUp in fixUps {
                     guard let value = try await resolver.localValue(table: fixUp.reference.targetTable, column: fixUp.reference.targetColumn, key: fixUp.target) else {
                         throw SyncError.missingReference(table: fixUp.table, key: fixUp.key, column: fixUp.column,
@@ -93,16 +98,45 @@ public struct Loader: Sendable {
                            cause: change.map { "\($0.operation) \($0.table) \(WireValue.key($0.key)): \(error)" } ?? "\(error)")
     }
 
-    func applyChange(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, fixUps: inout [FixUp], progress: Progress) async throws {
+    /// The uuids of a batch's uuid-keyed rows that are already here, read in bulk per table,
+    /// so that each change does not ask on its own.
+    static func presentKeys(_ changes: [WireChange], catalog: TableCatalog, tx: any SQLExecutor) async throws -> [String: Set<String>] {
+        var wanted: [String: Set<String>] = [:]
+        for change in changes {
+            guard let entry = catalog[change.table], entry.key.kind == .uuid, change.key.count == 1, case .string(let uuid) = change.key[0] else { continue }
+            wanted[entry.name, default: []].insert(uuid)
+        }
+        var present: [String: Set<String>] = [:]
+        for (table, uuids) in wanted {
+            var found = Set<String>()
+            for chunk in Array(uuids).chunked(500) {
+                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                for row in try await tx.query("SELECT uuid FROM \(ident: table) WHERE uuid IN (\(list))") {
+                    if let uuid = row.string("uuid") { found.insert(uuid) }
+                }
+            }
+            present[table] = found
+        }
+        return present
+    }
+
+    func applyChange(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, buffer: InsertBuffer,
+                     present: inout [String: Set<String>], fixUps: inout [FixUp], progress: Progress) async throws {
         guard let entry = catalog[change.table] else { throw SyncError.unknownTable(change.table) }
         guard entry.syncs else { throw SyncError.notEnabled(change.table) }
         guard let locator = try await resolver.localLocator(entry, key: change.key) else {
             if change.operation == .delete { return }  // its parent is gone, so is it
             throw SyncError.missingParent(table: entry.name, key: change.key)
         }
-        let exists = try await resolver.exists(entry, locator)
+        let uuid: String? = entry.key.kind == .uuid ? change.key.first.flatMap { if case .string(let u) = $0 { u } else { nil } } : nil
+        let exists: Bool
+        if let uuid, let known = present[entry.name] { exists = known.contains(uuid) } else { exists = try await resolver.exists(entry, locator) }
         if change.operation == .delete {
-            if exists { try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))") }
+            if exists {
+                try await buffer.flush(tx)
+                try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))")
+            }
+            if let uuid { present[entry.name]?.remove(uuid) }
             resolver.forget(table: entry.name)
             return
         }
@@ -147,13 +181,14 @@ public struct Loader: Sendable {
         }
         if exists {
             guard !assignments.isEmpty else { return }
+            try await buffer.flush(tx)
             let sets = SQL.join(assignments.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")
             try await tx.execute("UPDATE \(ident: entry.name) SET \(sets) WHERE \(KeyResolver.whereClause(locator))")
         } else {
             var columns = assignments
             for (column, value) in locator where !columns.contains(where: { $0.0 == column }) { columns.append((column, value)) }
-            let values = SQL.join(columns.map { "\($0.1)" }, separator: ", ")
-            try await tx.execute("INSERT INTO \(ident: entry.name) (\(idents: columns.map(\.0))) VALUES (\(values))")
+            try await buffer.add(entry.name, columns: columns.map(\.0), values: columns.map(\.1), tx: tx)
+            if let uuid { present[entry.name]?.insert(uuid) }
         }
     }
 }

@@ -32,15 +32,26 @@ public enum OutgoingBatches {
         }
     }
 
-    /// Pending batches for a target, oldest first.
+    /// Channels in the order their batches go: what others reference goes first
+    /// (clinical rows reference metadata, never the other way round).
+    public static func priority(of channel: String) -> Int {
+        switch channel {
+        case "config": 0
+        case "metadata": 1
+        case "clinical": 2
+        default: 3
+        }
+    }
+
+    /// Pending batches for a target, by channel priority, then oldest first.
     public static func pending(_ db: any SQLExecutor, target: NodeID, excluding channels: Set<String> = []) async throws -> [Pending] {
         try await db.query("""
             SELECT batch_id, channel, change_count FROM tributary_outgoing_batch
             WHERE target_node = \(target.rawValue) AND status = 'pending' ORDER BY batch_id
-            """).compactMap { row in
+            """).compactMap { row -> Pending? in
             guard let id = row.int("batch_id"), let channel = row.string("channel"), !channels.contains(channel) else { return nil }
             return Pending(batchID: id, target: target, channel: channel, count: Int(row.int("change_count") ?? 0))
-        }
+        }.sorted { (priority(of: $0.channel), $0.batchID) < (priority(of: $1.channel), $1.batchID) }
     }
 
     public static func pendingCount(_ db: any SQLExecutor) async throws -> Int64 {

@@ -27,6 +27,7 @@ struct SyncThroughput {
         print("Sync throughput: \(generator.patients) patients, \(generator.patients * perPatient) obs, \(rows) rows in all; child \(childKind), parent postgres")
 
         let tributary = try await measureTributary(generator: generator, parentAdmin: pg, childAdmin: childAdmin)
+        if env["BENCH_PHASES"] != nil { return }
         let logical = try await measureLogicalReplication(generator: generator, publisherAdmin: pg, subscriberAdmin: pg2)
         print("system                       seconds      rows/s")
         print(String(format: "PostgreSQL logical repl. %11.1f %11.0f", logical, Double(rows) / logical))
@@ -68,6 +69,22 @@ struct SyncThroughput {
             _ = try await client.ensureRegistered()
             try await generator.write(into: child.database)
             let start = ContinuousClock.now
+            if ProcessInfo.processInfo.environment["BENCH_PHASES"] != nil {
+                // Where the time goes: routing, extraction, wire coding and loading, without HTTP.
+                var extract = Duration.zero, code = Duration.zero, load = Duration.zero
+                let clock = ContinuousClock()
+                let route = try await clock.measure { try await child.route() }
+                for pending in try await child.pending(for: parent.id) {
+                    var batch: Batch?
+                    extract += try await clock.measure { batch = try await child.batch(pending) }
+                    var decoded: Batch?
+                    code += try clock.measure { decoded = try BatchCodec.decode(try BatchCodec.encode(batch!)) }
+                    var ack: Ack?
+                    load += await clock.measure { ack = await parent.apply(decoded!) }
+                    try await child.record(ack!, from: parent.id)
+                }
+                print("phases: route \(route), extract \(extract), encode+decode \(code), load \(load)")
+            }
             while true {
                 let report = try await client.round()
                 if !report.failures.isEmpty { throw GeneratorError("sync failed: \(report.failures)") }

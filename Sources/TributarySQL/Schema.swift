@@ -14,7 +14,9 @@ public struct DatabaseSchema: Sendable, Hashable {
 
 public struct TableSchema: Sendable, Hashable {
     public var name: String
-    public var columns: [ColumnSchema]
+    public var columns: [ColumnSchema] { didSet { columnIndex = Self.index(columns) } }
+    /// Column name → position, for lookups on the loader's hot path.
+    private var columnIndex: [String: Int] = [:]
     public var primaryKey: [String]
     public var uniqueConstraints: [[String]]
     public var foreignKeys: [ForeignKey]
@@ -22,12 +24,17 @@ public struct TableSchema: Sendable, Hashable {
     public init(name: String, columns: [ColumnSchema], primaryKey: [String], uniqueConstraints: [[String]], foreignKeys: [ForeignKey]) {
         self.name = name
         self.columns = columns
+        self.columnIndex = Self.index(columns)
         self.primaryKey = primaryKey
         self.uniqueConstraints = uniqueConstraints
         self.foreignKeys = foreignKeys.sorted { ($0.columns.joined(separator: ","), $0.referencedTable) < ($1.columns.joined(separator: ","), $1.referencedTable) }
     }
 
-    public func column(_ name: String) -> ColumnSchema? { columns.first { $0.name == name } }
+    public func column(_ name: String) -> ColumnSchema? { columnIndex[name].map { columns[$0] } }
+
+    static func index(_ columns: [ColumnSchema]) -> [String: Int] {
+        Dictionary(columns.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
     public var columnNames: [String] { columns.map(\.name) }
 
     /// The single-column foreign key whose column is `name`, if any.

@@ -12,18 +12,38 @@ public struct TableCatalog: Sendable {
         public var excludedBecause: String?
         /// Every column that holds another row's key: single-column foreign keys and the
         /// profile's undeclared references.
-        public var references: [Reference]
+        public var references: [Reference] { didSet { referenceIndex = Self.index(references) } }
+        private var referenceIndex: [String: Reference] = [:]
         /// A column holding an id of a table chosen by the row's type (`person_attribute.value`).
         public var typedValue: TypedValueReference?
 
-        public func reference(on column: String) -> Reference? { references.first { $0.column == column } }
+        public func reference(on column: String) -> Reference? { referenceIndex[column] }
+
+        init(table: TableSchema, key: SyncKey, setting: TableSetting, excludedBecause: String?, references: [Reference], typedValue: TypedValueReference?) {
+            self.table = table
+            self.key = key
+            self.setting = setting
+            self.excludedBecause = excludedBecause
+            self.references = references
+            self.referenceIndex = Self.index(references)
+            self.typedValue = typedValue
+        }
+
+        static func index(_ references: [Reference]) -> [String: Reference] {
+            Dictionary(references.map { ($0.column, $0) }, uniquingKeysWith: { first, _ in first })
+        }
 
         public var name: String { table.name }
         /// Synchronized: enabled and with a stable identity.
         public var syncs: Bool { setting.enabled && key.kind != .none }
     }
 
-    public var entries: [Entry]
+    public var entries: [Entry] { didSet { index = Self.index(entries) } }
+    private var index: [String: Int] = [:]
+
+    static func index(_ entries: [Entry]) -> [String: Int] {
+        Dictionary(entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// Combines the introspected schema with the profile's defaults and local overrides.
     public init(schema: DatabaseSchema, profile: TableProfile, overrides: [String: TableSetting] = [:]) {
@@ -49,8 +69,9 @@ public struct TableCatalog: Sendable {
             let typedValue = profile.typedValueReference(for: table.name).flatMap { table.column($0.valueColumn) != nil ? $0 : nil }
             return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references, typedValue: typedValue)
         }
+        index = Self.index(entries)  // property observers do not run in an initializer
     }
 
-    public subscript(_ name: String) -> Entry? { entries.first { $0.name == name } }
+    public subscript(_ name: String) -> Entry? { index[name].map { entries[$0] } }
     public var synced: [Entry] { entries.filter(\.syncs) }
 }

@@ -55,6 +55,7 @@ public final class MySQLDatabase: Database {
         return try await blocking { try $0.run(text, binds).rows ?? [] }
     }
 
+    @discardableResult
     private func blocking<T: Sendable>(_ work: @escaping @Sendable (MariaDBConnection) throws -> T) async throws -> T {
         let connection = self.connection
         return try await NIOThreadPool.singleton.runIfActive { try work(connection) }

@@ -79,6 +79,7 @@ struct PostgresSession: SQLExecutor {
     let logger: Logger
     var syntax: SQLSyntax { .postgres }
 
+    @discardableResult
     func execute(_ sql: SQL) async throws -> Int {
         try await run(sql).metadata.rows ?? 0
     }

@@ -6,35 +6,15 @@ import TributarySQL
 /// guided by the column's kind so that every dialect's spelling meets in one form.
 public enum WireCoding {
     /// A value from a captured image (MariaDB writes booleans as 0/1 and binary as hex,
-    /// PostgreSQL writes `T` in datetimes and `\x` before hex).
+    /// PostgreSQL writes `T` in datetimes and `\x` before hex): the same rules as the
+    /// wire, but for binary, which triggers write as hex and the wire carries as base64.
     public static func sqlValue(_ image: ImageValue, kind: ColumnKind) -> SQLValue {
         switch image {
         case .null: return .null
-        case .bool(let v): return kind == .integer ? .integer(v ? 1 : 0) : .bool(v)
-        case .integer(let v):
-            switch kind {
-            case .boolean: return .bool(v != 0)
-            case .double: return .double(Double(v))
-            case .decimal: return .decimal(String(v))
-            case .text: return .text(String(v))
-            default: return .integer(v)
-            }
-        case .number(let v):
-            switch kind {
-            case .integer: return .integer(Int64(v))
-            case .decimal: return ColumnKind.decimal.normalize(.double(v))
-            case .text: return .text(String(v))
-            default: return .double(v)
-            }
-        case .string(let s):
-            switch kind {
-            case .binary: return .bytes(hexBytes(s))
-            case .integer: return Int64(s).map(SQLValue.integer) ?? .text(s)
-            case .boolean: return .bool(s == "1" || s.lowercased() == "true" || s == "t")
-            case .double: return Double(s).map(SQLValue.double) ?? .text(s)
-            case .decimal, .datetime, .date: return kind.normalize(.text(s))
-            default: return .text(s)
-            }
+        case .bool(let v): return sqlValue(WireValue.bool(v), kind: kind)
+        case .integer(let v): return sqlValue(WireValue.int(v), kind: kind)
+        case .number(let v): return sqlValue(WireValue.double(v), kind: kind)
+        case .string(let s): return kind == .binary ? .bytes(hexBytes(s)) : sqlValue(WireValue.string(s), kind: kind)
         }
     }
 
@@ -67,17 +47,16 @@ public enum WireCoding {
             switch kind {
             case .decimal: return ColumnKind.decimal.normalize(.double(v))
             case .integer: return .integer(Int64(v))
+            case .text: return .text(String(v))
             default: return .double(v)
             }
         case .string(let s):
             switch kind {
             case .binary: return .bytes(Array(Data(base64Encoded: s) ?? Data()))
-            case .date: return .date(s)
-            case .datetime: return .datetime(s)
-            case .decimal: return .decimal(s)
+            case .date, .datetime, .decimal: return kind.normalize(.text(s))
             case .integer: return Int64(s).map(SQLValue.integer) ?? .text(s)
             case .double: return Double(s).map(SQLValue.double) ?? .text(s)
-            case .boolean: return .bool(s == "1" || s.lowercased() == "true")
+            case .boolean: return .bool(s == "1" || s.lowercased() == "true" || s == "t")
             default: return .text(s)
             }
         }

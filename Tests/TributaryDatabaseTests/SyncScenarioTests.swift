@@ -88,7 +88,7 @@ import TributarySQL
         let (child, childDB) = try await TestTree.node("clinic-1", group: "clinic", on: childKind)
         defer { Task { await parent.close(); await child.close() } }
         try await TestTree.link(child: child, to: parent)
-        let person = Self.uuid(), user = Self.uuid()
+        let person = Self.uuid(), user = Self.uuid(), selfMade = Self.uuid()
         let f = childKind == .postgres ? "false" : "0"
         let pid = "(SELECT person_id FROM person WHERE uuid = '\(person)')"
         let uid = "(SELECT user_id FROM users WHERE uuid = '\(user)')"
@@ -102,6 +102,8 @@ import TributarySQL
             INSERT INTO role_privilege (role, privilege) VALUES ('Ward Nurse', 'Edit Ward');
             INSERT INTO user_role (user_id, role) VALUES (\(uid), 'Ward Nurse');
             INSERT INTO user_property (user_id, property, property_value) VALUES (\(uid), 'defaultLocale', 'fr');
+            INSERT INTO users (user_id, system_id, username, creator, date_created, person_id, retired, uuid)
+              VALUES (5000, 'self-made', 'selfmade', 5000, '2026-11-22 10:00:00', \(pid), \(f), '\(selfMade)');
             """)
         try await TestTree.settle(child, parent)
         #expect(try await NodeStatus.read(parent).incomingErrors == 0)
@@ -112,6 +114,9 @@ import TributarySQL
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM role_privilege WHERE role = 'Ward Nurse' AND privilege = 'Edit Ward'").int64 == 1)
         let roleOfUser = try await parent.database.scalar("SELECT r.role FROM user_role r JOIN users u ON u.user_id = r.user_id WHERE u.uuid = \(user)")
         #expect(roleOfUser == .text("Ward Nurse"))
+        // A NOT NULL reference to the row itself (OpenMRS's first user is its own creator).
+        let creator = try await parent.database.scalar("SELECT c.uuid FROM users u JOIN users c ON c.user_id = u.creator WHERE u.uuid = \(selfMade)")
+        #expect(creator == .text(selfMade))
         #expect(try await parent.database.scalar("SELECT property_value FROM user_property p JOIN users u ON u.user_id = p.user_id WHERE u.uuid = \(user)") == .text("fr"))
         // Removing the role from the user travels as a delete by composite key.
         try childDB.client("DELETE FROM user_role WHERE role = 'Ward Nurse';")

@@ -204,6 +204,13 @@ public final class KeyResolver {
         return value
     }
 
+    /// Some existing value of `table.column`: a stand-in for a NOT NULL reference whose row is
+    /// written later in the same batch (`users.creator` naming its own row), fixed before commit.
+    func placeholder(table: String, column: String) async throws -> SQLValue? {
+        try await beforeLookup?()
+        return try await db.query("SELECT \(ident: column) FROM \(ident: table) WHERE \(ident: column) IS NOT NULL LIMIT 1").first?[0]
+    }
+
     func exists(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)]) async throws -> Bool {
         try await beforeLookup?()
         return !(try await db.query("SELECT 1 FROM \(ident: entry.name) WHERE \(Self.whereClause(locator))")).isEmpty

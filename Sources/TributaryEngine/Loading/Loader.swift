@@ -18,7 +18,7 @@ public struct Loader: Sendable {
         self.logger = logger
     }
 
-    /// A nullable reference to a row not (yet) here, set once the batch's other rows are written.
+    /// A reference to a row not (yet) here (NULL or a stand-in until then), set once the batch's other rows are written.
     struct FixUp {
         let table: String
         let key: WireKey
@@ -174,6 +174,10 @@ public struct Loader: Sendable {
                 assignments.append((column, value))
             } else if schema.nullable {
                 assignments.append((column, .null))
+                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target))
+            } else if let standIn = try await resolver.placeholder(table: reference.targetTable, column: reference.targetColumn) {
+                // NOT NULL: point at any existing row for now; the fix-up fails the batch if the real one never comes.
+                assignments.append((column, standIn))
                 fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target))
             } else {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)

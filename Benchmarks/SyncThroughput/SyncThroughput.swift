@@ -91,6 +91,7 @@ struct SyncThroughput {
                 if report.pushed == 0 { break }
             }
             let elapsed = ContinuousClock.now - start
+            print("bytes on the wire (gzip): sent \(client.bytesSent.value), received \(client.bytesReceived.value)")
             await client.shutdown()
             group.cancelAll()
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

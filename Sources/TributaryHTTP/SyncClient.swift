@@ -13,6 +13,8 @@ public final class SyncClient: Sendable {
     let parentURL: String
     let http: HTTPClient
     let logger: Logger
+    /// Bytes on the wire (compressed), for the benchmark and the status page.
+    public let bytesSent = ByteCounter(), bytesReceived = ByteCounter()
 
     public init(node: SyncNode, parentURL: String, logger: Logger) {
         self.node = node
@@ -104,13 +106,25 @@ public final class SyncClient: Sendable {
         request.method = method
         request.headers.add(name: "X-Tributary-Node", value: node.id.rawValue)
         if let secret { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
+        request.headers.add(name: "Accept-Encoding", value: BodyCompression.gzip)
         if let body {
-            request.headers.add(name: "Content-Type", value: path.hasPrefix(Wire.batches) ? "application/x-ndjson" : "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
+            let isBatch = path.hasPrefix(Wire.batches)
+            request.headers.add(name: "Content-Type", value: isBatch ? "application/x-ndjson" : "application/json")
+            if isBatch {
+                request.headers.add(name: "Content-Encoding", value: BodyCompression.gzip)
+                let compressed = try BodyCompression.compress(body)
+                bytesSent.add(compressed.readableBytes)
+                request.body = .bytes(compressed)
+            } else {
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
         }
         do {
             let response = try await http.execute(request, timeout: .seconds(300))
-            let data = Data(buffer: try await response.body.collect(upTo: Wire.maxBody))
+            let raw = try await response.body.collect(upTo: Wire.maxBody)
+            bytesReceived.add(raw.readableBytes)
+            let data = response.headers["Content-Encoding"].first == BodyCompression.gzip
+                ? try BodyCompression.decompress(raw, limit: Wire.maxBody) : Data(buffer: raw)
             return (response.status, data)
         } catch let error as TransportError {
             throw error

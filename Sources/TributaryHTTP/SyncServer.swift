@@ -26,9 +26,17 @@ public enum SyncServer {
 
         router.post(RouterPath(stringLiteral: Wire.batches)) { request, context -> Response in
             guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
-            let data: Data
-            do { data = Data(buffer: try await request.body.collect(upTo: Wire.maxBody)) } catch {
+            let raw: ByteBuffer
+            do { raw = try await request.body.collect(upTo: Wire.maxBody) } catch {
                 return failure(.contentTooLarge, "a batch may be at most \(Wire.maxBody) bytes")
+            }
+            let data: Data
+            if request.headers[.contentEncoding] == BodyCompression.gzip {
+                do { data = try BodyCompression.decompress(raw, limit: Wire.maxBody) } catch BodyCompression.BodyError.tooLarge(let limit) {
+                    return failure(.contentTooLarge, "a batch may be at most \(limit) bytes once inflated")
+                } catch { return failure(.badRequest, "\(error)") }
+            } else {
+                data = Data(buffer: raw)
             }
             let batch: Batch
             do { batch = try BatchCodec.decode(data) } catch { return failure(.badRequest, "\(error)") }
@@ -44,6 +52,10 @@ public enum SyncServer {
             try await node.route()
             guard let pending = try await node.pending(for: child, excluding: excluded).first else { return Response(status: .noContent) }
             let body = try BatchCodec.encode(try await node.batch(pending))
+            if (request.headers[.acceptEncoding] ?? "").contains(BodyCompression.gzip) {
+                return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .contentEncoding: BodyCompression.gzip],
+                                body: .init(byteBuffer: try BodyCompression.compress(body)))
+            }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
 

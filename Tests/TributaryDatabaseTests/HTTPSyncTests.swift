@@ -6,7 +6,8 @@ import Logging
 import Testing
 import TributaryCore
 import TributaryEngine
-import TributaryHTTP
+@testable import TributaryHTTP
+import NIOCore
 import TributarySQL
 
 /// Two nodes over real HTTP on loopback.
@@ -79,6 +80,16 @@ import TributarySQL
             #expect(status == 400, "garbled: \(body)")
             (status, body) = try await rawRequest(url + "/v1/batches", headers: good, body: Data(count: 65 * 1024 * 1024))
             #expect(status == 413, "oversized: \(status)")
+            var gzipped = good
+            gzipped["Content-Encoding"] = "gzip"
+            (status, body) = try await rawRequest(url + "/v1/batches", headers: gzipped, body: encoded)
+            #expect(status == 400 && body.contains("gzip"), "declared gzip, sent plain: \(body)")
+            let bomb = try BodyCompression.compress(Data(count: 80 * 1024 * 1024))
+            #expect(bomb.readableBytes < 1024 * 1024)
+            (status, body) = try await rawRequest(url + "/v1/batches", headers: gzipped, body: Data(buffer: bomb))
+            #expect(status == 413, "a small body inflating past the limit: \(status) \(body.prefix(300))")
+            (status, body) = try await rawRequest(url + "/v1/batches", headers: gzipped, body: Data(buffer: try BodyCompression.compress(encoded.prefix(encoded.count - 12))))
+            #expect(status == 400 && body.contains("truncated"), "compressed truncated batch: \(body)")
 
             var unknown = person
             unknown.changes[0].table = "no_such_table"

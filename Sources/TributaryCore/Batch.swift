@@ -10,13 +10,17 @@ public struct WireChange: Sendable, Hashable, Codable {
     public var old: [String: WireValue]?
     public var originNode: NodeID
     public var originTime: String
+    /// A snapshot of the row (initial load, reload) rather than a change made to it: the
+    /// receiver matches or merges it, and waits for references still on their way.
+    public var load: Bool
 
     enum CodingKeys: String, CodingKey {
-        case table, operation = "op", key, row, old, originNode = "origin_node", originTime = "origin_time"
+        case table, operation = "op", key, row, old, originNode = "origin_node", originTime = "origin_time", load
     }
 
     public init(table: String, operation: ChangeOperation, key: WireKey, row: [String: WireValue]?, old: [String: WireValue]?,
-                originNode: NodeID, originTime: String) {
+                originNode: NodeID, originTime: String, load: Bool = false) {
+        self.load = load
         self.table = table
         self.operation = operation
         self.key = key
@@ -24,6 +28,30 @@ public struct WireChange: Sendable, Hashable, Codable {
         self.old = old
         self.originNode = originNode
         self.originTime = originTime
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        table = try c.decode(String.self, forKey: .table)
+        operation = try c.decode(ChangeOperation.self, forKey: .operation)
+        key = try c.decode(WireKey.self, forKey: .key)
+        row = try c.decodeIfPresent([String: WireValue].self, forKey: .row)
+        old = try c.decodeIfPresent([String: WireValue].self, forKey: .old)
+        originNode = try c.decode(NodeID.self, forKey: .originNode)
+        originTime = try c.decode(String.self, forKey: .originTime)
+        load = try c.decodeIfPresent(Bool.self, forKey: .load) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(table, forKey: .table)
+        try c.encode(operation, forKey: .operation)
+        try c.encode(key, forKey: .key)
+        try c.encodeIfPresent(row, forKey: .row)
+        try c.encodeIfPresent(old, forKey: .old)
+        try c.encode(originNode, forKey: .originNode)
+        try c.encode(originTime, forKey: .originTime)
+        if load { try c.encode(true, forKey: .load) }
     }
 }
 

@@ -27,5 +27,13 @@ public struct RegistrationResponse: Sendable, Hashable, Codable {
 /// Expected outcomes of a registration are values, not errors.
 public enum RegistrationOutcome: Sendable, Hashable {
     case accepted(RegistrationResponse)
+    /// Recorded; an administrator of the parent has to approve it.
+    case pending(String)
     case refused(String)
+}
+
+/// Where a child stands with its initial load: receiving the parent's tables, then
+/// sending up what only it holds, then done.
+public enum InitialLoadState: String, Sendable, Codable {
+    case receiving, sending, done
 }

@@ -79,28 +79,7 @@ public final class SyncNode: Sendable {
         try await OutgoingBatches.record(database, ack: ack, from: target)
     }
 
-    // MARK: registration and credentials
-
-    /// A child asks to join. Accepted at once when it presents one of `registration.tokens`.
-    public func register(_ request: RegistrationRequest) async throws -> RegistrationOutcome {
-        let tokens = configuration.registration?.tokens ?? []
-        guard let token = request.token, tokens.contains(token) else {
-            return .refused("registration token not accepted for node \(request.nodeID)")
-        }
-        guard request.nodeID != id, !request.nodeID.rawValue.isEmpty else { return .refused("invalid node id '\(request.nodeID)'") }
-        let secret = Secrets.make()
-        let inserted = try await database.transaction { tx in
-            if try await !tx.query("SELECT 1 FROM tributary_node WHERE node_id = \(request.nodeID.rawValue)").isEmpty { return false }
-            try await tx.execute("""
-                INSERT INTO tributary_node (node_id, node_group, secret_hash, registered_at)
-                VALUES (\(request.nodeID.rawValue), \(request.group), \(Secrets.hash(secret)), \(SQLValue.datetime(Clock.nowText())))
-                """)
-            return true
-        }
-        guard inserted else { return .refused("node id \(request.nodeID) is already registered") }
-        logger.info("child registered", metadata: ["node": "\(request.nodeID)", "group": "\(request.group)"])
-        return .accepted(RegistrationResponse(parent: id, secret: secret))
-    }
+    // MARK: credentials
 
     /// Whether `secret` is the one issued to `node`; records the contact when it is.
     public func authenticate(node: NodeID, secret: String) async throws -> Bool {
@@ -114,13 +93,23 @@ public final class SyncNode: Sendable {
         try await database.scalar("SELECT value FROM tributary_identity WHERE name = \(name)").string
     }
 
+    /// Keeps the parent's answer; the initial load from the parent is awaited from now on.
     public func storeCredentials(_ response: RegistrationResponse) async throws {
         try await database.transaction { tx in
-            for (name, value) in [("parent_node", response.parent.rawValue), ("parent_secret", response.secret)] {
-                try await tx.execute("DELETE FROM tributary_identity WHERE name = \(name)")
-                try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(name), \(value))")
+            for (name, value) in [("parent_node", response.parent.rawValue), ("parent_secret", response.secret),
+                                  ("initial_load", InitialLoadState.receiving.rawValue), ("registration", "accepted")] {
+                try await Self.setIdentity(name, value, tx)
             }
         }
+    }
+
+    static func setIdentity(_ name: String, _ value: String, _ tx: any SQLExecutor) async throws {
+        try await tx.execute("DELETE FROM tributary_identity WHERE name = \(name)")
+        try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(name), \(value))")
+    }
+
+    public func setIdentity(_ name: String, _ value: String) async throws {
+        try await database.transaction { tx in try await Self.setIdentity(name, value, tx) }
     }
 
     public func credentials() async throws -> (parent: NodeID, secret: String)? {

@@ -45,7 +45,12 @@ public final class SyncClient: Sendable {
         if let credentials = try await node.credentials() { return credentials }
         let request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group, token: node.configuration.parent?.registrationToken)
         let (status, body) = try await send(.POST, Wire.register, body: try JSONEncoder().encode(request), authenticated: nil)
+        if status == .accepted {
+            try await node.setIdentity("registration", "pending approval at \(parentURL)")
+            throw TransportError(description: "registration with \(parentURL) is waiting for approval: \(Self.message(body, status))")
+        }
         guard status == .ok, let response = try? JSONDecoder().decode(RegistrationResponse.self, from: body) else {
+            try? await node.setIdentity("registration", "refused by \(parentURL): \(Self.message(body, status))")
             throw TransportError(description: "registration with \(parentURL) refused: \(Self.message(body, status))")
         }
         try await node.storeCredentials(response)
@@ -97,6 +102,9 @@ public final class SyncClient: Sendable {
             } else if !ack.duplicate {
                 report.rows += ack.applied
             }
+        }
+        if excluded.isEmpty, report.pushFailed == 0 {
+            try await node.advanceInitialLoad(parent: parent)
         }
         return report
     }

@@ -20,6 +20,7 @@ public enum SyncServer {
             }
             switch try await node.register(registration) {
             case .accepted(let response): return try json(response)
+            case .pending(let reason): return failure(.accepted, reason)
             case .refused(let reason): return failure(.forbidden, reason)
             }
         }

@@ -65,7 +65,11 @@ enum PostgresCellDecoder {
         case 3802:
             _ = bytes.readInteger(as: UInt8.self)  // jsonb version byte
             return .text(bytes.readString(length: bytes.readableBytes) ?? "")
-        case 25, 1043, 1042, 19, 114, 18, 142:
+        case 1042:
+            // CHAR(n) comes padded; read it as MariaDB does (trailing spaces stripped), so a
+            // sync key like OpenMRS's short uuid '1000' is the same string on every dialect.
+            return .text(FixedChar.trim(bytes.readString(length: bytes.readableBytes) ?? ""))
+        case 25, 1043, 19, 114, 18, 142:
             return .text(bytes.readString(length: bytes.readableBytes) ?? "")
         default:
             throw DatabaseError(.unsupported, "column \(cell.columnName) has PostgreSQL type \(cell.dataType) that Tributary does not read; cast it to text")

@@ -23,8 +23,11 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print("node \(status.node) (\(status.group)) on \(status.database)")
         if configuration.parent != nil {
-            print(status.registered ? "registered with \(status.parent ?? "?")" : "not registered yet: waiting for the parent")
+            print(status.registered ? "registered with \(status.parent ?? "?")" : "not registered yet: \(status.registration ?? "waiting for the parent")")
+            if let load = status.initialLoad { print("initial load: \(load)") }
         }
+        if status.pendingReferences > 0 { print("\(status.pendingReferences) loaded reference(s) waiting for their row") }
+        if status.registrationsWaiting > 0 { print("\(status.registrationsWaiting) registration request(s) waiting for approval: tributary registrations --config \(options.config)") }
         print("captured \(status.capturedChanges) changes, routed through #\(status.routedThrough); \(status.outgoingPending) outgoing batch(es) pending")
         print("\(status.incomingErrors) incoming error(s)\(status.lastIncomingError.map { "; last: \($0)" } ?? "")")
         for child in status.children {

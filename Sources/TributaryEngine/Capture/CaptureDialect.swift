@@ -16,6 +16,9 @@ public protocol CaptureDialect: Sendable {
     func markLoader(source: String, originNode: String, originTime: String) -> [SQL]
     /// Statements that end the mark (MySQL user variables outlive the transaction).
     func clearLoader() -> [SQL]
+    /// Expressions for the key and the row image of `alias`, a row of `table` in a SELECT:
+    /// the same images the triggers write, so a snapshot travels like any change.
+    func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String)
 }
 
 extension CaptureDialect {

@@ -47,6 +47,8 @@ public struct CapturedChange: Sendable, Hashable {
     /// The node where the change was first made; nil when it was made here.
     public var originNode: String?
     public var originTime: String
+    /// Set on a snapshot row (initial load, reload): the one node it goes to.
+    public var targetNode: String? = nil
 }
 
 /// Reads the change log in capture order.
@@ -54,7 +56,7 @@ public enum ChangeLog {
     public static func read(_ db: some SQLExecutor, after changeID: Int64 = 0, limit: Int = 10_000) async throws -> [CapturedChange] {
         let rows = try await db.query("""
             SELECT change_id, table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
-                   source_node, origin_node, origin_time
+                   source_node, origin_node, origin_time, target_node
             FROM tributary_change WHERE change_id > \(changeID) ORDER BY change_id LIMIT \(limit)
             """)
         return try rows.map(decode)
@@ -72,7 +74,8 @@ public enum ChangeLog {
             capturedAt: ColumnKind.datetime.normalize(row["captured_at"]).string ?? "",
             transactionID: row.string("transaction_id"), sourceNode: row.string("source_node"),
             originNode: row.string("origin_node"),
-            originTime: ColumnKind.datetime.normalize(row["origin_time"]).string ?? "")
+            originTime: ColumnKind.datetime.normalize(row["origin_time"]).string ?? "",
+            targetNode: row.string("target_node"))
     }
 
     public static func count(_ db: some SQLExecutor) async throws -> Int64 {

@@ -139,6 +139,56 @@ public enum Migrations {
                 "CREATE TABLE tributary_identity (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
             ],
         ]),
+        // A change addressed to one node (initial load, reload); registration requests
+        // awaiting an administrator; references a load could not resolve yet; table settings from the root.
+        Migration(name: "0003_tree", statements: [
+            .sqlite: [
+                "ALTER TABLE tributary_change ADD COLUMN target_node TEXT",
+                """
+                CREATE TABLE tributary_registration (node_id TEXT PRIMARY KEY, node_group TEXT NOT NULL, status TEXT NOT NULL,
+                  requested_at TEXT NOT NULL, last_request_at TEXT NOT NULL, decided_at TEXT)
+                """,
+                """
+                CREATE TABLE tributary_pending_reference (table_name TEXT NOT NULL, sync_key TEXT NOT NULL, column_name TEXT NOT NULL,
+                  target_table TEXT NOT NULL, target_key TEXT NOT NULL, source_node TEXT NOT NULL, PRIMARY KEY (table_name, sync_key, column_name))
+                """,
+                """
+                CREATE TABLE tributary_table_setting (table_name TEXT PRIMARY KEY, enabled INTEGER, channel TEXT, direction TEXT,
+                  policy TEXT, initial_load INTEGER, updated_at TEXT NOT NULL)
+                """,
+            ],
+            .postgres: [
+                "ALTER TABLE tributary_change ADD COLUMN target_node VARCHAR(128)",
+                """
+                CREATE TABLE tributary_registration (node_id VARCHAR(128) PRIMARY KEY, node_group VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL,
+                  requested_at TIMESTAMP(6) NOT NULL, last_request_at TIMESTAMP(6) NOT NULL, decided_at TIMESTAMP(6))
+                """,
+                """
+                CREATE TABLE tributary_pending_reference (table_name VARCHAR(128) NOT NULL, sync_key VARCHAR(512) NOT NULL, column_name VARCHAR(128) NOT NULL,
+                  target_table VARCHAR(128) NOT NULL, target_key TEXT NOT NULL, source_node VARCHAR(128) NOT NULL, PRIMARY KEY (table_name, sync_key, column_name))
+                """,
+                """
+                CREATE TABLE tributary_table_setting (table_name VARCHAR(128) PRIMARY KEY, enabled BOOLEAN, channel VARCHAR(64), direction VARCHAR(8),
+                  policy VARCHAR(32), initial_load BOOLEAN, updated_at TIMESTAMP(6) NOT NULL)
+                """,
+            ],
+            .mysql: [
+                "ALTER TABLE tributary_change ADD COLUMN IF NOT EXISTS target_node VARCHAR(128)",
+                """
+                CREATE TABLE IF NOT EXISTS tributary_registration (node_id VARCHAR(128) PRIMARY KEY, node_group VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL,
+                  requested_at DATETIME(6) NOT NULL, last_request_at DATETIME(6) NOT NULL, decided_at DATETIME(6)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS tributary_pending_reference (table_name VARCHAR(128) NOT NULL, sync_key VARCHAR(512) NOT NULL, column_name VARCHAR(128) NOT NULL,
+                  target_table VARCHAR(128) NOT NULL, target_key TEXT NOT NULL, source_node VARCHAR(128) NOT NULL,
+                  PRIMARY KEY (table_name, sync_key, column_name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS tributary_table_setting (table_name VARCHAR(128) PRIMARY KEY, enabled TINYINT(1), channel VARCHAR(64), direction VARCHAR(8),
+                  policy VARCHAR(32), initial_load TINYINT(1), updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+                """,
+            ],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

@@ -51,4 +51,8 @@ public struct MySQLCapture: CaptureDialect {
     public func clearLoader() -> [SQL] {
         ["SET @tributary_source_node = NULL, @tributary_origin_node = NULL, @tributary_origin_time = NULL"]
     }
+
+    public func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String) {
+        ("JSON_OBJECT(" + keyColumns.map { literal($0) + ", \(alias).\(quote($0))" }.joined(separator: ", ") + ")", image(alias, table.columns))
+    }
 }

@@ -52,4 +52,9 @@ public struct PostgresCapture: CaptureDialect {
     }
 
     public func clearLoader() -> [SQL] { [] }
+
+    public func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String) {
+        ("json_build_object(" + keyColumns.map { literal($0) + ", \(alias).\(quote($0))" }.joined(separator: ", ") + ")::text",
+         "to_jsonb(\(alias))::text")
+    }
 }

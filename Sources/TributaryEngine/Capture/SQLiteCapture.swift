@@ -54,4 +54,8 @@ public struct SQLiteCapture: CaptureDialect {
     }
 
     public func clearLoader() -> [SQL] { ["DELETE FROM tributary_session"] }
+
+    public func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String) {
+        (keyImage(alias, keyColumns), image(alias, table.columns))
+    }
 }

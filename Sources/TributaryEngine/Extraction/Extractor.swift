@@ -69,7 +69,8 @@ public struct Extractor {
             result.append(WireChange(
                 table: item.entry.name, operation: item.change.operation, key: key,
                 row: row, old: old,
-                originNode: NodeID(item.change.originNode ?? localNode.rawValue), originTime: item.change.originTime))
+                originNode: NodeID(item.change.originNode ?? localNode.rawValue), originTime: item.change.originTime,
+                load: item.change.targetNode != nil))
         }
         return result
     }

@@ -11,8 +11,12 @@ enum ImageDecoding {
     static func row(_ image: RowImage, table: TableSchema) -> [String: SQLValue] {
         var row: [String: SQLValue] = [:]
         for (column, value) in image {
-            guard let kind = table.column(column)?.kind else { continue }
-            row[column] = WireCoding.sqlValue(value, kind: kind)
+            guard let schema = table.column(column) else { continue }
+            if case .string(let text) = value, FixedChar.isFixed(schema.declaredType) {
+                row[column] = WireCoding.sqlValue(ImageValue.string(FixedChar.trim(text)), kind: schema.kind)
+            } else {
+                row[column] = WireCoding.sqlValue(value, kind: schema.kind)
+            }
         }
         return row
     }

@@ -26,12 +26,15 @@ public struct Loader: Sendable {
         let column: String
         let reference: Reference
         let target: WireKey
+        /// From a snapshot: when its row is not in this batch either, it waits for a later one.
+        let mayWait: Bool
     }
 
     /// Which change is being applied, for the failure message.
     final class Progress: @unchecked Sendable {
         var change: WireChange?
         var warnings: [String] = []
+        var merged = 0
     }
 
     public func apply(_ batch: Batch) async -> Ack {
@@ -62,11 +65,16 @@ public struct Loader: Sendable {
                 try await buffer.flush(tx)
                 for fixUp in fixUps {
                     guard let value = try await resolver.localValue(table: fixUp.reference.targetTable, column: fixUp.reference.targetColumn, key: fixUp.target) else {
+                        if fixUp.mayWait {
+                            try await PendingReferences.hold(fixUp, source: header.source, tx: tx)
+                            continue
+                        }
                         throw SyncError.missingReference(table: fixUp.table, key: fixUp.key, column: fixUp.column,
                                                          target: fixUp.reference.targetTable, targetKey: fixUp.target)
                     }
                     try await tx.execute("UPDATE \(ident: fixUp.table) SET \(ident: fixUp.column) = \(value) WHERE \(KeyResolver.whereClause(fixUp.locator))")
                 }
+                try await PendingReferences.resolve(catalog: catalog, resolver: resolver, tx: tx)
                 for statement in dialect.clearLoader() { try await tx.execute(statement) }
                 try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
                 try await tx.execute("""
@@ -174,11 +182,11 @@ public struct Loader: Sendable {
                 assignments.append((column, value))
             } else if schema.nullable {
                 assignments.append((column, .null))
-                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target))
+                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))
             } else if let standIn = try await resolver.placeholder(table: reference.targetTable, column: reference.targetColumn) {
                 // NOT NULL: point at any existing row for now; the fix-up fails the batch if the real one never comes.
                 assignments.append((column, standIn))
-                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target))
+                fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))
             } else {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
             }
@@ -188,6 +196,16 @@ public struct Loader: Sendable {
             try await buffer.flush(tx)
             let sets = SQL.join(assignments.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")
             try await tx.execute("UPDATE \(ident: entry.name) SET \(sets) WHERE \(KeyResolver.whereClause(locator))")
+        } else if let twin = try await Merging.localTwin(entry, assignments: assignments, resolver: resolver, tx: tx) {
+            // The same thing under another sync key (a role's name, a stop word): the local row
+            // takes the incoming key and values; references to it follow, being local ids.
+            try await buffer.flush(tx)
+            var sets = assignments
+            for (column, value) in locator where !sets.contains(where: { $0.0 == column }) { sets.append((column, value)) }
+            try await tx.execute("UPDATE \(ident: entry.name) SET \(SQL.join(sets.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")) WHERE \(KeyResolver.whereClause(twin))")
+            resolver.forget(table: entry.name)
+            if let uuid { present[entry.name]?.insert(uuid) }
+            progress.merged += 1
         } else {
             var columns = assignments
             for (column, value) in locator where !columns.contains(where: { $0.0 == column }) { columns.append((column, value)) }

@@ -23,9 +23,18 @@ public struct NodeStatus: Sendable, Codable {
     public var capturedChanges: Int64
     public var routedThrough: Int64
     public var children: [Child]
+    /// The child's registration with its parent: accepted, pending approval, refused (with why).
+    public var registration: String?
+    /// receiving, sending or done; nil on the root.
+    public var initialLoad: String?
+    /// References of loaded rows still waiting for their row to arrive.
+    public var pendingReferences: Int64
+    /// Registration requests from children waiting for an administrator here.
+    public var registrationsWaiting: Int64
 
     enum CodingKeys: String, CodingKey {
-        case node, group, database, registered, parent, conflicts, children
+        case node, group, database, registered, parent, conflicts, children, registration
+        case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting"
         case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
         case capturedChanges = "captured_changes", routedThrough = "routed_through"
     }
@@ -55,6 +64,10 @@ public struct NodeStatus: Sendable, Codable {
             lastIncomingError: lastError, conflicts: 0,
             capturedChanges: try await ChangeLog.count(db),
             routedThrough: try await db.scalar("SELECT last_change_id FROM tributary_router WHERE id = 1").int64 ?? 0,
-            children: childStatus)
+            children: childStatus,
+            registration: try await node.identity("registration"),
+            initialLoad: try await node.identity("initial_load"),
+            pendingReferences: try await PendingReferences.count(db),
+            registrationsWaiting: try await db.scalar("SELECT COUNT(*) FROM tributary_registration WHERE status = 'pending'").int64 ?? 0)
     }
 }

@@ -26,7 +26,7 @@ public struct Router: Sendable {
             let gapList = tracker.gaps.keys.sorted()
             let gapCondition: SQL = gapList.isEmpty ? "" : " OR change_id IN (\(SQL.join(gapList.map { "\($0)" }, separator: ", ")))"
             let rows = try await tx.query("""
-                SELECT change_id, table_name, source_node FROM tributary_change
+                SELECT change_id, table_name, source_node, target_node FROM tributary_change
                 WHERE change_id > \(tracker.lastID)\(gapCondition) ORDER BY change_id LIMIT \(limit)
                 """)
             var groups: [String: (target: NodeID, channel: String, ids: [Int64])] = [:]
@@ -34,7 +34,8 @@ public struct Router: Sendable {
             for row in rows {
                 guard let id = row.int("change_id"), let table = row.string("table_name"), let setting = catalog[table]?.setting else { continue }
                 let source = row.string("source_node").map { NodeID($0) }
-                for target in targets(source: source, setting: setting, links: links).sorted(by: { $0.rawValue < $1.rawValue }) {
+                let addressed = row.string("target_node").map { NodeID($0) }
+                for target in targets(source: source, setting: setting, links: links, addressedTo: addressed).sorted(by: { $0.rawValue < $1.rawValue }) {
                     let group = target.rawValue + "\u{0}" + setting.channel
                     if groups[group] == nil { groups[group] = (target, setting.channel, []); order.append(group) }
                     groups[group]!.ids.append(id)

@@ -13,8 +13,15 @@ public struct Links: Sendable, Hashable {
 
 /// Routing is a pure function: up to the parent when the table flows up, down to the
 /// children when it flows down, and never back to the node the change came from.
-public func targets(source: NodeID?, setting: TableSetting, links: Links) -> Set<NodeID> {
+/// A snapshot row addressed to one node (initial load, reload) goes to that node only,
+/// when it is still linked and the table flows that way.
+public func targets(source: NodeID?, setting: TableSetting, links: Links, addressedTo: NodeID? = nil) -> Set<NodeID> {
     guard setting.enabled else { return [] }
+    if let addressedTo {
+        if addressedTo == links.parent, setting.direction.flowsUp { return [addressedTo] }
+        if links.children.contains(addressedTo), setting.direction.flowsDown { return [addressedTo] }
+        return []
+    }
     var targets = Set<NodeID>()
     if setting.direction.flowsUp, let parent = links.parent { targets.insert(parent) }
     if setting.direction.flowsDown { targets.formUnion(links.children) }

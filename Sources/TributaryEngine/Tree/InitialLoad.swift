@@ -1,0 +1,46 @@
+import TributaryCore
+import TributarySQL
+
+/// The child's side of the initial load. The parent queues its tables at registration;
+/// once a round ends with nothing left to pull, the child has them all (matched by sync
+/// key, merged where another unique key matched), and sends up what it holds for the
+/// tables that flow up: rows the parent lacks are added there, the rest match.
+extension SyncNode {
+    public func initialLoadState() async throws -> InitialLoadState? {
+        try await identity("initial_load").flatMap(InitialLoadState.init(rawValue:))
+    }
+
+    /// Called after a round that pulled everything without a failure.
+    public func advanceInitialLoad(parent: NodeID) async throws {
+        switch try await initialLoadState() {
+        case .receiving:
+            let snapshot = Snapshot(database: database, catalog: catalog)
+            let rows = try await snapshot.enqueue(snapshot.tables(flowing: .up), for: parent)
+            try await setIdentity("initial_load", InitialLoadState.sending.rawValue)
+            logger.info("initial load received; sending up what this node holds", metadata: ["rows": "\(rows)"])
+        case .sending:
+            try await route()
+            if try await pending(for: parent).isEmpty {
+                try await setIdentity("initial_load", InitialLoadState.done.rawValue)
+                logger.info("initial load complete")
+            }
+        case .done, nil:
+            break
+        }
+    }
+
+    /// Re-sends whole tables to a linked node (`tributary reload`); all synced tables flowing that way when `tables` is nil.
+    @discardableResult
+    public func reload(_ target: NodeID, tables only: Set<String>? = nil) async throws -> Int {
+        let links = try await links()
+        let direction: Direction
+        if target == links.parent { direction = .up } else if links.children.contains(target) { direction = .down } else {
+            throw SyncError.protocolError("\(target) is neither this node's parent nor one of its children")
+        }
+        if let only {
+            for table in only where catalog[table]?.syncs != true { throw SyncError.notEnabled(table) }
+        }
+        let snapshot = Snapshot(database: database, catalog: catalog)
+        return try await snapshot.enqueue(snapshot.tables(flowing: direction, only: only, initialLoad: only == nil), for: target)
+    }
+}

@@ -1,0 +1,91 @@
+import TributaryCore
+import TributarySQL
+
+/// The parent's side of registration. A child presenting one of `registration.tokens` is
+/// accepted at once; one presenting no token waits for an administrator; a wrong token,
+/// a rejected request or a node id already in use is refused. Acceptance issues a secret
+/// (stored hashed) and queues the child's initial load in the same transaction.
+extension SyncNode {
+    public struct RegistrationRecord: Sendable, Hashable, Codable {
+        public var node: String
+        public var group: String
+        public var status: String
+        public var requestedAt: String
+        public var lastRequestAt: String
+        public var decidedAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case node, group, status, requestedAt = "requested_at", lastRequestAt = "last_request_at", decidedAt = "decided_at"
+        }
+    }
+
+    public func register(_ request: RegistrationRequest) async throws -> RegistrationOutcome {
+        let child = request.nodeID
+        guard child != id, !child.rawValue.isEmpty, child.rawValue.count <= 128 else { return .refused("invalid node id '\(child)'") }
+        let tokens = configuration.registration?.tokens ?? []
+        let now = SQLValue.datetime(Clock.nowText())
+        let outcome: RegistrationOutcome = try await database.transaction { tx in
+            if try await !tx.query("SELECT 1 FROM tributary_node WHERE node_id = \(child.rawValue)").isEmpty {
+                return .refused("node id \(child) is already registered")
+            }
+            let recorded = try await tx.query("SELECT status FROM tributary_registration WHERE node_id = \(child.rawValue)").first?.string("status")
+            let approved: Bool
+            if let token = request.token, !token.isEmpty {
+                guard tokens.contains(token) else { return .refused("registration token not accepted for node \(child)") }
+                approved = true
+            } else {
+                approved = recorded == "approved"
+            }
+            if recorded == "rejected" && !approved { return .refused("the registration of \(child) was rejected by an administrator of \(self.id)") }
+            guard approved else {
+                if recorded == nil {
+                    try await tx.execute("""
+                        INSERT INTO tributary_registration (node_id, node_group, status, requested_at, last_request_at)
+                        VALUES (\(child.rawValue), \(request.group), 'pending', \(now), \(now))
+                        """)
+                } else {
+                    try await tx.execute("UPDATE tributary_registration SET last_request_at = \(now) WHERE node_id = \(child.rawValue)")
+                }
+                return .pending("the registration of \(child) waits for an administrator of \(self.id) to approve it")
+            }
+            let secret = Secrets.make()
+            try await tx.execute("""
+                INSERT INTO tributary_node (node_id, node_group, secret_hash, registered_at)
+                VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(now))
+                """)
+            try await tx.execute("DELETE FROM tributary_registration WHERE node_id = \(child.rawValue)")
+            try await tx.execute("""
+                INSERT INTO tributary_registration (node_id, node_group, status, requested_at, last_request_at, decided_at)
+                VALUES (\(child.rawValue), \(request.group), 'registered', \(now), \(now), \(now))
+                """)
+            let snapshot = Snapshot(database: self.database, catalog: self.catalog)
+            try await snapshot.enqueue(snapshot.tables(flowing: .down), for: child, in: tx)
+            return .accepted(RegistrationResponse(parent: self.id, secret: secret))
+        }
+        switch outcome {
+        case .accepted: logger.info("child registered; initial load queued", metadata: ["node": "\(child)", "group": "\(request.group)"])
+        case .pending(let why): logger.notice("\(why)")
+        case .refused(let why): logger.warning("registration refused: \(why)")
+        }
+        return outcome
+    }
+
+    public func registrations() async throws -> [RegistrationRecord] {
+        try await database.query("SELECT node_id, node_group, status, requested_at, last_request_at, decided_at FROM tributary_registration ORDER BY node_id").map { row in
+            RegistrationRecord(node: row.string("node_id") ?? "", group: row.string("node_group") ?? "", status: row.string("status") ?? "",
+                               requestedAt: ColumnKind.datetime.normalize(row["requested_at"]).string ?? "",
+                               lastRequestAt: ColumnKind.datetime.normalize(row["last_request_at"]).string ?? "",
+                               decidedAt: ColumnKind.datetime.normalize(row["decided_at"]).string)
+        }
+    }
+
+    /// An administrator's decision on a waiting request. Returns false when no request waits under that id.
+    @discardableResult
+    public func decideRegistration(_ node: NodeID, approve: Bool) async throws -> Bool {
+        let changed = try await database.execute("""
+            UPDATE tributary_registration SET status = \(approve ? "approved" : "rejected"), decided_at = \(SQLValue.datetime(Clock.nowText()))
+            WHERE node_id = \(node.rawValue) AND status IN ('pending', 'approved', 'rejected')
+            """)
+        return changed > 0
+    }
+}

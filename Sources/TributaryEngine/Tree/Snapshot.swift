@@ -1,0 +1,64 @@
+import TributaryCore
+import TributarySQL
+
+/// An initial load or reload: every row of the chosen tables written into the change log
+/// as an insert addressed to one node, in reference order, in one transaction. From there
+/// it travels the ordinary way (routing, batches, acks), so it is streamed in batches,
+/// survives restarts and resumes where it stopped; rows are copied by the database itself.
+public struct Snapshot: Sendable {
+    let database: any Database
+    let catalog: TableCatalog
+
+    public init(database: any Database, catalog: TableCatalog) {
+        self.database = database
+        self.catalog = catalog
+    }
+
+    /// The synced tables that flow towards `direction` (down: to a child; up: to the parent)
+    /// and take part in initial loads, in reference order; `only` narrows them (a reload).
+    public func tables(flowing direction: Direction, only: Set<String>? = nil, initialLoad: Bool = true) -> [TableCatalog.Entry] {
+        let chosen = catalog.synced.filter { entry in
+            (direction == .down ? entry.setting.direction.flowsDown : entry.setting.direction.flowsUp)
+                && (!initialLoad || entry.setting.initialLoad)
+                && (only?.contains(entry.name) ?? true)
+        }
+        let names = Set(chosen.map(\.name))
+        var references: [String: Set<String>] = [:]
+        for entry in chosen {
+            references[entry.name] = Set(entry.references.map(\.targetTable).filter { names.contains($0) })
+        }
+        return LoadOrder.sorted(references).compactMap { catalog[$0] }
+    }
+
+    /// Writes the snapshot rows in a transaction of their own; returns how many.
+    @discardableResult
+    public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID) async throws -> Int {
+        try await database.transaction { tx in try await enqueue(tables, for: target, in: tx) }
+    }
+
+    /// Writes the snapshot rows inside the caller's transaction; returns how many.
+    @discardableResult
+    public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID, in tx: any SQLExecutor) async throws -> Int {
+        let dialect = CaptureDialects.dialect(for: database.syntax)
+        let stamp = SQLValue.datetime(Clock.nowText())
+        // PostgreSQL types an untyped parameter in a SELECT list as text, which a timestamp column refuses.
+        let now: SQL = database.syntax == .postgres ? "CAST(\(stamp) AS TIMESTAMP(6))" : "\(stamp)"
+        do {
+            var total = 0
+            for entry in tables {
+                let keyColumns = Capture.recordedKey(entry)
+                let images = dialect.snapshotImages(of: entry.table, keyColumns: keyColumns, alias: "t")
+                let order = SQL(trusted: keyColumns.map { "t." + database.syntax.quote($0) }.joined(separator: ", "))
+                let insert: SQL = """
+                    INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
+                      source_node, origin_node, origin_time, target_node)
+                    SELECT \(entry.name), 'I', \(SQL(trusted: images.key)), \(SQL(trusted: images.row)), NULL, \(now), NULL,
+                      NULL, NULL, \(now), \(target.rawValue)
+                    FROM \(ident: entry.name) t ORDER BY \(order)
+                    """
+                total += try await tx.execute(insert)
+            }
+            return total
+        }
+    }
+}

@@ -1,27 +1,54 @@
 /// The order in which to send whole tables so that referenced rows come first. Tables in
 /// a reference cycle (OpenMRS: users, person, concept, concept_class, concept_datatype)
-/// cannot all come first; the cycle is broken at the table with the fewest references
-/// still unsent, and the loader holds those references until their rows arrive.
+/// cannot all come first: each cycle (strongly connected component) is sent as a unit
+/// after everything it refers to, broken inside at the table with the fewest references
+/// still unsent; the loader holds those references until their rows arrive.
 public enum LoadOrder {
     /// `references[t]` is the set of tables `t` refers to (self-references are ignored).
     public static func sorted(_ references: [String: Set<String>]) -> [String] {
-        var remaining = Set(references.keys)
+        let tables = references.keys.sorted()
+        let edges = references.mapValues { $0.filter { $0 != "" && references[$0] != nil } }
         var order: [String] = []
-        func unsent(_ table: String) -> Int {
-            references[table, default: []].filter { $0 != table && remaining.contains($0) }.count
-        }
-        while !remaining.isEmpty {
-            let ready = remaining.filter { unsent($0) == 0 }.sorted()
-            if !ready.isEmpty {
-                order.append(contentsOf: ready)
-                remaining.subtract(ready)
-                continue
+        for component in components(tables, edges) {  // referenced components first
+            var remaining = Set(component)
+            while !remaining.isEmpty {
+                func unsent(_ table: String) -> Int { edges[table, default: []].filter { $0 != table && remaining.contains($0) }.count }
+                let next = remaining.min { (unsent($0), $0) < (unsent($1), $1) }!
+                order.append(next)
+                remaining.remove(next)
             }
-            // A cycle: the table waiting on the fewest others goes next, ties by name.
-            let next = remaining.min { (unsent($0), $0) < (unsent($1), $1) }!
-            order.append(next)
-            remaining.remove(next)
         }
         return order
+    }
+
+    /// Tarjan's strongly connected components; each comes after the components it refers to.
+    static func components(_ tables: [String], _ edges: [String: Set<String>]) -> [[String]] {
+        var index = 0
+        var indices: [String: Int] = [:], lowlinks: [String: Int] = [:]
+        var stack: [String] = [], onStack = Set<String>()
+        var result: [[String]] = []
+        func connect(_ table: String) {
+            indices[table] = index; lowlinks[table] = index; index += 1
+            stack.append(table); onStack.insert(table)
+            for next in edges[table, default: []].sorted() where next != table {
+                if indices[next] == nil {
+                    connect(next)
+                    lowlinks[table] = min(lowlinks[table]!, lowlinks[next]!)
+                } else if onStack.contains(next) {
+                    lowlinks[table] = min(lowlinks[table]!, indices[next]!)
+                }
+            }
+            if lowlinks[table] == indices[table] {
+                var component: [String] = []
+                while let top = stack.popLast() {
+                    onStack.remove(top)
+                    component.append(top)
+                    if top == table { break }
+                }
+                result.append(component.sorted())
+            }
+        }
+        for table in tables where indices[table] == nil { connect(table) }
+        return result
     }
 }

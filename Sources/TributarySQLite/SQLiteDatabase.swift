@@ -1,5 +1,10 @@
 import Foundation
 import GRDB
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#else
+import SQLite3
+#endif
 import TributarySQL
 
 /// SQLite through GRDB: one serialized connection in WAL mode with foreign keys on.
@@ -84,8 +89,16 @@ public final class SQLiteDatabase: TributarySQL.Database {
         return try await run(text) { db in
             let statement = try db.cachedStatement(sql: text)
             let columns = statement.columnNames
+            // CHAR(n) values read stripped of trailing spaces, as MariaDB and PostgreSQL (here) read them.
+            let fixed = (0..<columns.count).map { index in
+                sqlite3_column_decltype(statement.sqliteStatement, Int32(index)).map { FixedChar.isFixed(String(cString: $0)) } ?? false
+            }
             return try GRDB.Row.fetchAll(statement, arguments: StatementArguments(binds.map(\.databaseValue))).map { row in
-                TributarySQL.Row(columns: columns, values: (0..<columns.count).map { SQLValue(row[$0] as DatabaseValue) })
+                TributarySQL.Row(columns: columns, values: (0..<columns.count).map { index in
+                    let value = SQLValue(row[index] as DatabaseValue)
+                    if fixed[index], case .text(let text) = value { return .text(FixedChar.trim(text)) }
+                    return value
+                })
             }
         }
     }

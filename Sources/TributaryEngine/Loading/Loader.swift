@@ -35,11 +35,19 @@ public struct Loader: Sendable {
         var change: WireChange?
         var warnings: [String] = []
         var merged = 0
+        /// The keys of the rows this batch writes, by table: a reference to one of them is not missing, only early.
+        var incoming: [String: Set<WireKey>] = [:]
+        /// Snapshot rows from a child add what is missing here and leave existing rows alone.
+        var snapshotsOverwrite = true
     }
 
-    public func apply(_ batch: Batch) async -> Ack {
+    /// `fromParent`: snapshot rows overwrite rows here (the parent's tables win at joining);
+    /// from a child they only add rows (what the child alone holds).
+    public func apply(_ batch: Batch, fromParent: Bool = true) async -> Ack {
         let header = batch.header
         let progress = Progress()
+        progress.snapshotsOverwrite = fromParent
+        for change in batch.changes where change.operation != .delete { progress.incoming[change.table, default: []].insert(change.key) }
         do {
             let outcome: (applied: Int, duplicate: Bool) = try await database.transaction { tx in
                 let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
@@ -149,6 +157,7 @@ public struct Loader: Sendable {
             return
         }
         guard let row = change.row else { throw SyncError.protocolError("\(change.operation) of \(entry.name) \(WireValue.key(change.key)) carries no row") }
+        if exists, change.load, !progress.snapshotsOverwrite { return }
         // An update to a row that is here writes only the columns the change touched.
         var touched: Set<String>?
         if exists, change.operation == .update, let old = change.old {
@@ -183,7 +192,8 @@ public struct Loader: Sendable {
             } else if schema.nullable {
                 assignments.append((column, .null))
                 fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))
-            } else if let standIn = try await resolver.placeholder(table: reference.targetTable, column: reference.targetColumn) {
+            } else if change.load || progress.incoming[reference.targetTable]?.contains(target) == true,
+                      let standIn = try await resolver.placeholder(table: reference.targetTable, column: reference.targetColumn) {
                 // NOT NULL: point at any existing row for now; the fix-up fails the batch if the real one never comes.
                 assignments.append((column, standIn))
                 fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))

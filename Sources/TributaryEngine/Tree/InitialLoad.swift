@@ -17,6 +17,7 @@ extension SyncNode {
             let snapshot = Snapshot(database: database, catalog: catalog)
             let rows = try await snapshot.enqueue(snapshot.tables(flowing: .up), for: parent)
             try await setIdentity("initial_load", InitialLoadState.sending.rawValue)
+            try await queueDeferredLoads()
             logger.info("initial load received; sending up what this node holds", metadata: ["rows": "\(rows)"])
         case .sending:
             try await route()

@@ -58,8 +58,15 @@ extension SyncNode {
                 INSERT INTO tributary_registration (node_id, node_group, status, requested_at, last_request_at, decided_at)
                 VALUES (\(child.rawValue), \(request.group), 'registered', \(now), \(now), \(now))
                 """)
-            let snapshot = Snapshot(database: self.database, catalog: self.catalog)
-            try await snapshot.enqueue(snapshot.tables(flowing: .down), for: child, in: tx)
+            // A node still receiving its own initial load sends its children theirs once it has it:
+            // a snapshot of half-loaded tables would carry keys that the rest of the load renames (merges).
+            let ownLoad = try await tx.query("SELECT value FROM tributary_identity WHERE name = 'initial_load'").first?.string("value")
+            if ownLoad == InitialLoadState.receiving.rawValue {
+                try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(Self.deferredLoadPrefix + child.rawValue), \(child.rawValue))")
+            } else {
+                let snapshot = Snapshot(database: self.database, catalog: self.catalog)
+                try await snapshot.enqueue(snapshot.tables(flowing: .down), for: child, in: tx)
+            }
             return .accepted(RegistrationResponse(parent: self.id, secret: secret))
         }
         switch outcome {
@@ -68,6 +75,21 @@ extension SyncNode {
         case .refused(let why): logger.warning("registration refused: \(why)")
         }
         return outcome
+    }
+
+    static let deferredLoadPrefix = "deferred_load:"
+
+    /// Queues the initial loads of children that registered while this node was receiving its own.
+    func queueDeferredLoads() async throws {
+        let snapshot = Snapshot(database: database, catalog: catalog)
+        try await database.transaction { tx in
+            let deferred = try await tx.query("SELECT name, value FROM tributary_identity WHERE name LIKE \(Self.deferredLoadPrefix + "%")")
+            for row in deferred {
+                guard let name = row.string("name"), let child = row.string("value") else { continue }
+                try await snapshot.enqueue(snapshot.tables(flowing: .down), for: NodeID(child), in: tx)
+                try await tx.execute("DELETE FROM tributary_identity WHERE name = \(name)")
+            }
+        }
     }
 
     public func registrations() async throws -> [RegistrationRecord] {

@@ -50,4 +50,36 @@ struct TestTree {
             if up.isEmpty && down.isEmpty { return }
         }
     }
+
+    nonisolated(unsafe) static var lastFailure = ""
+
+    /// One child's round as the HTTP client does it: push, pull, then move its initial load on.
+    @discardableResult
+    static func round(_ child: SyncNode, _ parent: SyncNode) async throws -> Int {
+        let up = try await deliver(from: child, to: parent)
+        let down = try await deliver(from: parent, to: child)
+        for ack in up where ack.status == .failed { lastFailure += "\n at \(parent.id) from \(child.id): \(ack.failure?.cause ?? "")" }
+        for ack in down where ack.status == .failed { lastFailure += "\n at \(child.id) from \(parent.id): \(ack.failure?.cause ?? "")" }
+        if !up.contains(where: { $0.status == .failed }), !down.contains(where: { $0.status == .failed }) {
+            try await child.advanceInitialLoad(parent: parent.id)
+        }
+        return up.count + down.count
+    }
+
+    /// Rounds over every (child, parent) link, children first, until a full pass moves nothing.
+    static func quiesce(_ links: [(SyncNode, SyncNode)], passes: Int = 12) async throws {
+        for _ in 0..<passes {
+            lastFailure = ""
+            var moved = 0
+            for (child, parent) in links { moved += try await round(child, parent) }
+            for (child, parent) in links.reversed() { moved += try await round(child, parent) }
+            if moved == 0 { return }
+        }
+        throw TestFailure("the tree did not quiesce in \(passes) passes; last failure: \(lastFailure)")
+    }
+
+    /// Changes a node applied that it had made itself: an echo.
+    static func echoes(at node: SyncNode) async throws -> Int64 {
+        try await node.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE source_node IS NOT NULL AND origin_node = \(node.id.rawValue)").int64 ?? -1
+    }
 }

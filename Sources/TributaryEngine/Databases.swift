@@ -28,7 +28,8 @@ public enum Databases {
     /// Connects, introspects and builds the table catalog for a configuration.
     public static func catalog(for configuration: NodeConfiguration, database: any Database) async throws -> TableCatalog {
         let profile = try profile(named: configuration.profile)
-        return TableCatalog(schema: try await database.introspect(), profile: profile,
-                            overrides: configuration.overrides(profile: profile))
+        // Settings stored in the database (from the root, or set at the root) come over the config file's.
+        let overrides = configuration.overrides(profile: profile).merging(try await SyncNode.storedSettings(database)) { _, stored in stored }
+        return TableCatalog(schema: try await database.introspect(), profile: profile, overrides: overrides)
     }
 }

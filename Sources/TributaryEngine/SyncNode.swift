@@ -9,7 +9,9 @@ import TributarySQL
 public final class SyncNode: Sendable {
     public let configuration: NodeConfiguration
     public let database: any Database
-    public let catalog: TableCatalog
+    /// Rebuilt when table settings change (from the root, or `tables --set` at the root).
+    public var catalog: TableCatalog { catalogBox.value }
+    let catalogBox: Locked<TableCatalog>
     public let logger: Logger
     public var id: NodeID { configuration.node.id }
     /// One routing pass and one incoming batch at a time in this process.
@@ -19,7 +21,7 @@ public final class SyncNode: Sendable {
     init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, logger: Logger) {
         self.configuration = configuration
         self.database = database
-        self.catalog = catalog
+        self.catalogBox = Locked(catalog)
         self.logger = logger
     }
 
@@ -49,6 +51,7 @@ public final class SyncNode: Sendable {
 
     @discardableResult
     public func route() async throws -> Int {
+        try await refreshSettings()
         let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout)
         let links = try await links()
         return try await routeLock.withLock { try await router.route(links: links) }

@@ -63,6 +63,11 @@ public final class SyncClient: Sendable {
     public func round() async throws -> RoundReport {
         let (parent, secret) = try await ensureRegistered()
         var report = RoundReport()
+        let (settingsStatus, settingsBody) = try await send(.GET, Wire.settings, body: nil, authenticated: secret)
+        guard settingsStatus == .ok, let settings = try? JSONDecoder().decode(SettingsDocument.self, from: settingsBody) else {
+            throw TransportError(description: "reading table settings from \(parentURL) failed: \(Self.message(settingsBody, settingsStatus))")
+        }
+        try await node.adoptSettings(settings)
         try await node.route()
         var stopped = Set<String>()
         for pending in try await node.pending(for: parent) where !stopped.contains(pending.channel) {

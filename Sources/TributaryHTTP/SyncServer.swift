@@ -60,6 +60,12 @@ public enum SyncServer {
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
 
+        router.get(RouterPath(stringLiteral: Wire.settings)) { request, context -> Response in
+            guard try await authenticate(request, node) != nil else { return failure(.unauthorized, "unknown node or wrong secret") }
+            try await node.refreshSettings()
+            return try json(node.settingsDocument())
+        }
+
         router.post(RouterPath(stringLiteral: Wire.acks)) { request, context -> Response in
             guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
             guard let body = try? await request.body.collect(upTo: 1024 * 1024),

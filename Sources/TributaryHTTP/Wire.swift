@@ -7,6 +7,7 @@ enum Wire {
     static let register = "/v1/register"
     static let batches = "/v1/batches"
     static let acks = "/v1/acks"
+    static let settings = "/v1/settings"
     /// The largest request body a node accepts (a batch of 500 changes is far below it).
     static let maxBody = 64 * 1024 * 1024
 

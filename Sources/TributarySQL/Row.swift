@@ -19,6 +19,15 @@ public struct Row: Sendable, Hashable {
 
     public func int(_ name: String) -> Int64? { self[name].int64 }
     public func string(_ name: String) -> String? { self[name].string }
+    /// Booleans as each dialect returns them: true/false, 0/1, or their text.
+    public func bool(_ name: String) -> Bool? {
+        switch self[name] {
+        case .bool(let v): v
+        case .integer(let v): v != 0
+        case .text(let v): ["1", "t", "true"].contains(v.lowercased()) ? true : (["0", "f", "false"].contains(v.lowercased()) ? false : nil)
+        default: nil
+        }
+    }
 
     public var dictionary: [String: SQLValue] {
         Dictionary(zip(columns, values), uniquingKeysWith: { first, _ in first })

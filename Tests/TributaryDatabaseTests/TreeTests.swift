@@ -146,3 +146,44 @@ import TributarySQL
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE target_node <> 'clinic-1'").int64 == 0)
     }
 }
+
+/// Table settings are decided at the root and reach every node.
+@Suite struct TableSettingsTests {
+    @Test func aTableDisabledAtTheRootStopsSyncingEverywhereAndResumesWhenEnabled() async throws {
+        let (central, centralDB) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .coreData)
+        let kind: TestDatabase = TestDatabase.all.contains(.postgres) ? .postgres : .sqlite
+        let (district, _) = try await TestTree.node("district", group: "district", on: kind, contents: .coreData)
+        let (clinic, clinicDB) = try await TestTree.node("clinic", group: "clinic", on: .sqlite, contents: .coreData)
+        defer { Task { for node in [central, district, clinic] { await node.close() } } }
+        try await TestTree.link(child: district, to: central)
+        try await TestTree.link(child: clinic, to: district)
+        let links = [(district, central), (clinic, district)]
+        try await TestTree.quiesce(links)
+
+        #expect(try await central.changeSetting("location", ["enabled": "false"]).enabled == false)
+        await #expect(throws: ConfigurationError.self) { try await district.changeSetting("location", ["enabled": "true"]) }
+        try await TestTree.quiesce(links)
+        for node in [central, district, clinic] {
+            #expect(node.catalog["location"]?.setting.enabled == false, "\(node.id)")
+            #expect(try await node.database.scalar("SELECT COUNT(*) FROM tributary_trigger WHERE table_name = 'location'").int64 == 0, "\(node.id) still captures location")
+        }
+        let atClinic = TreeTests.uuid(), atCentral = TreeTests.uuid()
+        try clinicDB.client("INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('While disabled, clinic', 1, '2026-11-22 10:00:00', 0, '\(atClinic)');")
+        try centralDB.client("INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('While disabled, central', 1, '2026-11-22 10:00:00', 0, '\(atCentral)');")
+        try await TestTree.quiesce(links)
+        #expect(try await central.database.scalar("SELECT COUNT(*) FROM location WHERE uuid = \(atClinic)").int64 == 0)
+        #expect(try await clinic.database.scalar("SELECT COUNT(*) FROM location WHERE uuid = \(atCentral)").int64 == 0)
+
+        _ = try await central.changeSetting("location", ["enabled": "true"])
+        try await TestTree.quiesce(links)
+        let after = TreeTests.uuid()
+        try clinicDB.client("INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('Enabled again', 1, '2026-11-22 10:00:00', 0, '\(after)');")
+        try await TestTree.quiesce(links)
+        for node in [central, district] {
+            #expect(node.catalog["location"]?.setting.enabled == true, "\(node.id)")
+            #expect(try await node.database.scalar("SELECT COUNT(*) FROM location WHERE uuid = \(after)").int64 == 1, "\(node.id)")
+        }
+        // A bad setting is refused with a message naming it.
+        await #expect(throws: ConfigurationError.self) { try await central.changeSetting("location", ["direction": "sideways"]) }
+    }
+}

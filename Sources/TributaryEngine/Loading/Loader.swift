@@ -139,6 +139,11 @@ public struct Loader: Sendable {
     func applyChange(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, buffer: InsertBuffer,
                      present: inout [String: Set<String>], fixUps: inout [FixUp], progress: Progress) async throws {
         guard let entry = catalog[change.table] else { throw SyncError.unknownTable(change.table) }
+        if !entry.setting.enabled, entry.key.kind != .none {
+            // Disabled by the root while the change was on its way: it stops here, the batch goes on.
+            progress.warnings.append("\(entry.name) is disabled here; a change to it was skipped")
+            return
+        }
         guard entry.syncs else { throw SyncError.notEnabled(change.table) }
         guard let locator = try await resolver.localLocator(entry, key: change.key) else {
             if change.operation == .delete { return }  // its parent is gone, so is it

@@ -56,6 +56,8 @@ struct TestTree {
     /// One child's round as the HTTP client does it: push, pull, then move its initial load on.
     @discardableResult
     static func round(_ child: SyncNode, _ parent: SyncNode) async throws -> Int {
+        try await parent.refreshSettings()
+        try await child.adoptSettings(parent.settingsDocument())
         let up = try await deliver(from: child, to: parent)
         let down = try await deliver(from: parent, to: child)
         for ack in up where ack.status == .failed { lastFailure += "\n at \(parent.id) from \(child.id): \(ack.failure?.cause ?? "")" }

@@ -58,6 +58,25 @@ import TributaryEngine
         #expect(changes.output.contains("changed: name"))
     }
 
+    /// The README's main command: four SQLite nodes in one process, registered, loaded, edited, converged.
+    @Test func demoOnceBuildsATreeAndConverges() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, output, errors) = try Self.run(["demo", "--dir", dir, "--once"])
+        #expect(status == 0, "\(output)\n\(errors)")
+        #expect(output.contains("Converged: all four databases hold the same rows"), "\(output)")
+        #expect(output.contains("0 change(s) came back"), "\(output)")
+        for node in ["central", "district", "clinic-1", "clinic-2"] {
+            #expect(output.contains("\(node)") && FileManager.default.fileExists(atPath: "\(dir)/\(node).yaml"))
+        }
+        // Every clinic shows the patient made at clinic-1 and the location renamed at the central.
+        #expect(output.components(separatedBy: "patient: Amina Okello").count == 5, "\(output)")
+        #expect(output.components(separatedBy: "location: Central Hospital (renamed)").count == 5, "\(output)")
+        // The files it leaves are a working configuration: status reads them.
+        let (statusCode, statusOutput, _) = try Self.run(["status", "--config", "\(dir)/clinic-2.yaml", "--json"])
+        #expect(statusCode == 0 && statusOutput.contains("\"initial_load\" : \"done\""), "\(statusOutput)")
+    }
+
     @Test func badConfigurationIsRejectedWithAClearMessage() throws {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-bad-\(UUID().uuidString).yaml")
         try "node:\n  id: clinic-01\ndatabase: sqlite:/tmp/x.db\n".write(to: config, atomically: true, encoding: .utf8)

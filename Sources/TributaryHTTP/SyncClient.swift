@@ -16,7 +16,11 @@ public final class SyncClient: Sendable {
     /// Bytes on the wire (compressed), for the benchmark and the status page.
     public let bytesSent = ByteCounter(), bytesReceived = ByteCounter()
 
-    public init(node: SyncNode, parentURL: String, logger: Logger) {
+    /// Called after each batch pushed or pulled with the round's counts so far (a terminal's progress line).
+    let progress: (@Sendable (RoundReport) -> Void)?
+
+    public init(node: SyncNode, parentURL: String, logger: Logger, progress: (@Sendable (RoundReport) -> Void)? = nil) {
+        self.progress = progress
         self.node = node
         self.parentURL = parentURL.hasSuffix("/") ? String(parentURL.dropLast()) : parentURL
         var configuration = HTTPClient.Configuration()
@@ -78,6 +82,7 @@ public final class SyncClient: Sendable {
             }
             try await node.record(ack, from: parent)
             report.pushed += 1
+            progress?(report)
             if ack.status == .failed {
                 report.pushFailed += 1
                 report.failures.append("batch \(pending.batchID) failed at \(parent): \(ack.failure?.cause ?? "unknown cause")")
@@ -100,6 +105,7 @@ public final class SyncClient: Sendable {
                 throw TransportError(description: "acknowledging batch \(ack.batchID) failed: \(Self.message(ackBody, ackStatus))")
             }
             report.pulled += 1
+            defer { progress?(report) }
             if ack.status == .failed {
                 report.pullFailed += 1
                 report.failures.append("batch \(batch.header.batchID) from \(parent) failed here: \(ack.failure?.cause ?? "unknown cause")")

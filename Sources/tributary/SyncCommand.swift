@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TributaryEngine
 import TributaryHTTP
 
@@ -9,6 +10,11 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
+    @Sendable static func showProgress(_ report: SyncClient.RoundReport) {
+        let line = "\r\u{1B}[K  " + report.description
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
     func run() async throws {
         let configuration = try NodeConfiguration.load(path: options.config)
         guard let url = configuration.parent?.url else {
@@ -16,9 +22,13 @@ struct SyncCommand: AsyncParsableCommand {
         }
         let logger = makeLogger("tributary")
         let node = try await SyncNode.open(configuration, logger: logger)
-        let client = SyncClient(node: node, parentURL: url, logger: logger)
+        // On a terminal, a progress line (an initial load is many batches).
+        let onTerminal = isatty(STDERR_FILENO) == 1
+        let showProgress: (@Sendable (SyncClient.RoundReport) -> Void)? = onTerminal ? Self.showProgress : nil
+        let client = SyncClient(node: node, parentURL: url, logger: logger, progress: showProgress)
         do {
             let report = try await client.round()
+            if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             await client.shutdown()
             await node.close()
             print("sync: \(report)")

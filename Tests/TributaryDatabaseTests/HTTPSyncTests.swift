@@ -14,6 +14,35 @@ import TributarySQL
 @Suite struct HTTPSyncTests {
     static func logger() -> Logger { var l = Logger(label: "test.client"); l.logLevel = .error; return l }
 
+    /// No token: the child is told it waits, keeps asking, and joins once approved.
+    @Test func aChildWithoutATokenWaitsForApprovalThenLoadsAndSyncs() async throws {
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .sqlite)
+        let (child, _) = try await TestTree.node("clinic-7", group: "clinic", on: .sqlite, contents: .coreData,
+                                                 extra: "parent:\n  url: http://127.0.0.1:1\n")
+        defer { Task { await parent.close(); await child.close() } }
+        try await withServer(parent) { url in
+            let client = SyncClient(node: child, parentURL: url, logger: Self.logger())
+            defer { Task { await client.shutdown() } }
+            for _ in 0..<2 {
+                await #expect { _ = try await client.round() } throws: { "\($0)".contains("waiting for approval") }
+            }
+            #expect(try await NodeStatus.read(child).registration?.contains("pending approval") == true)
+            #expect(try await NodeStatus.read(child).registered == false)
+            #expect(try await parent.registrations().map(\.status) == ["pending"])
+            #expect(try await NodeStatus.read(parent).registrationsWaiting == 1)
+            #expect(try await parent.decideRegistration(child.id, approve: true))
+            var rounds = 0
+            while try await child.initialLoadState() != .done, rounds < 6 {
+                _ = try await client.round()
+                rounds += 1
+            }
+            #expect(try await child.initialLoadState() == .done)
+            #expect(try await NodeStatus.read(child).registered)
+            let differences = try await TableSnapshot.differences(parent, child)
+            #expect(differences.isEmpty, "\(differences.count): \(differences.prefix(5))")
+        }
+    }
+
     @Test(arguments: [(TestDatabase.postgres, TestDatabase.mariadb), (.mariadb, .sqlite)]
         .filter { TestDatabase.all.contains($0.0) && TestDatabase.all.contains($0.1) })
     func childAndParentSyncOverHTTPExactlyOnce(parentKind: TestDatabase, childKind: TestDatabase) async throws {

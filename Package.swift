@@ -64,7 +64,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "CaptureOverhead", dependencies: ["TributaryEngine"], path: "Benchmarks/CaptureOverhead"),
-        .executableTarget(name: "SyncThroughput", dependencies: ["TributaryEngine", "TributaryHTTP"], path: "Benchmarks/SyncThroughput"),
+        .target(name: "BenchmarkSupport", dependencies: ["TributarySQL"], path: "Benchmarks/Support"),
+        .executableTarget(name: "SyncThroughput", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/SyncThroughput"),
+        .executableTarget(name: "InitialLoad", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/InitialLoad"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),
         .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine", "TributaryHTTP"]),
     ]

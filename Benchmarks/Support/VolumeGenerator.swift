@@ -3,15 +3,21 @@ import TributarySQL
 
 /// The project's own volume generator: patients, each with a visit, an encounter and
 /// obs, written through Tributary's database layer (so capture sees them like any write).
-struct VolumeGenerator: Sendable {
-    let patients: Int
-    let obsPerPatient: Int
-    let prefix: String
+public struct VolumeGenerator: Sendable {
+    public let patients: Int
+    public let obsPerPatient: Int
+    public let prefix: String
+
+    public init(patients: Int, obsPerPatient: Int, prefix: String) {
+        self.patients = patients
+        self.obsPerPatient = obsPerPatient
+        self.prefix = prefix
+    }
 
     /// Rows one patient adds: person, patient, visit, encounter and its obs.
-    var rowsPerPatient: Int { 4 + obsPerPatient }
+    public var rowsPerPatient: Int { 4 + obsPerPatient }
 
-    func write(into db: any Database) async throws {
+    public func write(into db: any Database) async throws {
         let mix = try await References.read(db)
         let now = SQLValue.datetime("2026-11-22 10:00:00")
         for p in 0..<patients {
@@ -64,7 +70,7 @@ struct VolumeGenerator: Sendable {
     }
 }
 
-struct GeneratorError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct GeneratorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -58,8 +58,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CompressNIO", package: "compress-nio"),
         ]),
+        // Sites without a network: encrypted, authenticated bundle files.
+        .target(name: "TributaryOffline", dependencies: [
+            "TributaryEngine",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .executableTarget(name: "tributary", dependencies: [
-            "TributaryEngine", "TributaryHTTP",
+            "TributaryEngine", "TributaryHTTP", "TributaryOffline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -68,6 +75,6 @@ let package = Package(
         .executableTarget(name: "SyncThroughput", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/SyncThroughput"),
         .executableTarget(name: "InitialLoad", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/InitialLoad"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),
-        .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine", "TributaryHTTP"]),
+        .testTarget(name: "TributaryDatabaseTests", dependencies: ["TributaryEngine", "TributaryHTTP", "TributaryOffline"]),
     ]
 )

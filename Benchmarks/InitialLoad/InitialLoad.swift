@@ -116,7 +116,20 @@ struct InitialLoad {
             return elapsed
         }
         let differences = try await TableSnapshot.differences(parent, child)
-        guard differences.isEmpty else { throw GeneratorError("child differs after the load: \(differences.prefix(3))") }
+        if !differences.isEmpty {
+            for (name, node) in [("parent", parent), ("child", child)] {
+                let facts = try await node.database.query("""
+                    SELECT (SELECT COUNT(*) FROM tributary_change WHERE target_node IS NOT NULL) AS snapshot_rows,
+                           (SELECT MAX(change_id) FROM tributary_change) AS last_change,
+                           (SELECT last_change_id FROM tributary_router) AS routed,
+                           (SELECT COUNT(*) FROM tributary_outgoing_batch WHERE status = 'pending') AS pending,
+                           (SELECT COUNT(*) FROM tributary_outgoing_batch) AS batches,
+                           (SELECT COUNT(*) FROM tributary_incoming_batch) AS incoming
+                    """).first!
+                FileHandle.standardError.write(Data((name + " " + facts.columns.map { "\($0)=\(facts[$0])" }.joined(separator: " ") + "\n").utf8))
+            }
+            throw GeneratorError("child differs after the load: \(differences.count): \(differences.prefix(3))")
+        }
         await parent.close()
         await child.close()
         return (elapsed ?? 0, peakRSS())

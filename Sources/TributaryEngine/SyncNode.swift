@@ -54,7 +54,17 @@ public final class SyncNode: Sendable {
         try await refreshSettings()
         let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout)
         let links = try await links()
-        return try await routeLock.withLock { try await router.route(links: links) }
+        // Passes of at most `passSize` changes until the log is read to its end: "nothing pending"
+        // must mean nothing left, also when many changes were for no one (rows loaded from the parent).
+        let passSize = 10_000
+        return try await routeLock.withLock {
+            var total = 0
+            while true {
+                let read = try await router.route(links: links, limit: passSize)
+                total += read
+                if read < passSize { return total }
+            }
+        }
     }
 
     public func pending(for target: NodeID, excluding channels: Set<String> = []) async throws -> [OutgoingBatches.Pending] {

@@ -189,6 +189,13 @@ public enum Migrations {
                 """,
             ],
         ]),
+        // The key offline bundles to and from a child are sealed with (derived from its secret,
+        // which the parent does not keep); what each offline peer last sent and received.
+        Migration(name: "0004_offline", statements: [
+            .sqlite: ["ALTER TABLE tributary_node ADD COLUMN bundle_key TEXT"],
+            .postgres: ["ALTER TABLE tributary_node ADD COLUMN bundle_key VARCHAR(128)"],
+            .mysql: ["ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS bundle_key VARCHAR(128)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

@@ -20,4 +20,12 @@ public enum Secrets {
         guard presented.count == expected.count else { return false }
         return zip(presented, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
+
+    /// The key that seals offline bundles on a link, derived from the node secret (or, for a
+    /// registration, from the registration token); hex, 32 bytes.
+    public static func bundleKey(_ secret: String) -> String {
+        let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)),
+                                         salt: Data("tributary bundle v1".utf8), info: Data("bundle key".utf8), outputByteCount: 32)
+        return key.withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -50,8 +50,8 @@ extension SyncNode {
             }
             let secret = Secrets.make()
             try await tx.execute("""
-                INSERT INTO tributary_node (node_id, node_group, secret_hash, registered_at)
-                VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(now))
+                INSERT INTO tributary_node (node_id, node_group, secret_hash, bundle_key, registered_at)
+                VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(Secrets.bundleKey(secret)), \(now))
                 """)
             try await tx.execute("DELETE FROM tributary_registration WHERE node_id = \(child.rawValue)")
             try await tx.execute("""

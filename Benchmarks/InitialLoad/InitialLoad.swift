@@ -115,6 +115,7 @@ struct InitialLoad {
             group.cancelAll()
             return elapsed
         }
+        let peak = peakRSS()  // before the check below, which reads both databases whole
         let differences = try await TableSnapshot.differences(parent, child)
         if !differences.isEmpty {
             for (name, node) in [("parent", parent), ("child", child)] {
@@ -132,7 +133,7 @@ struct InitialLoad {
         }
         await parent.close()
         await child.close()
-        return (elapsed ?? 0, peakRSS())
+        return (elapsed ?? 0, peak)
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {

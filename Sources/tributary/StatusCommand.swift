@@ -30,6 +30,9 @@ struct StatusCommand: AsyncParsableCommand {
         if status.registrationsWaiting > 0 { print("\(status.registrationsWaiting) registration request(s) waiting for approval: tributary registrations --config \(options.config)") }
         print("captured \(status.capturedChanges) changes, routed through #\(status.routedThrough); \(status.outgoingPending) outgoing batch(es) pending")
         print("\(status.incomingErrors) incoming error(s)\(status.lastIncomingError.map { "; last: \($0)" } ?? "")")
+        for peer in status.offlinePeers {
+            print("offline peer \(peer.node): last bundle exported \(peer.lastExport ?? "never"), imported \(peer.lastImport ?? "never")\(peer.oldestUnacknowledged.map { "; unacknowledged since \($0)" } ?? "")")
+        }
         for child in status.children {
             print("child \(child.node) (\(child.group)): last contact \(child.lastContact ?? "never"), \(child.outgoingPending) batch(es) pending")
         }

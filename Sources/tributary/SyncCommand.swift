@@ -18,6 +18,9 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try NodeConfiguration.load(path: options.config)
         guard let url = configuration.parent?.url else {
+            if configuration.parent?.offline == true {
+                throw ValidationError("\(options.config): the parent is reached by files (parent.offline): use tributary export and tributary import")
+            }
             throw ValidationError("\(options.config): no parent.url to sync with")
         }
         let logger = makeLogger("tributary")

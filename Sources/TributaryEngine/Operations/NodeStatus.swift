@@ -11,6 +11,17 @@ public struct NodeStatus: Sendable, Codable {
         enum CodingKeys: String, CodingKey { case node, group, lastContact = "last_contact", outgoingPending = "outgoing_pending" }
     }
 
+    /// A peer reached by bundle files: what went each way last, and what waits for its answer.
+    public struct OfflinePeer: Sendable, Codable {
+        public var node: String
+        public var lastExport: String?
+        public var lastImport: String?
+        public var oldestUnacknowledged: String?
+        enum CodingKeys: String, CodingKey {
+            case node, lastExport = "last_export", lastImport = "last_import", oldestUnacknowledged = "oldest_unacknowledged"
+        }
+    }
+
     public var node: String
     public var group: String
     public var database: String
@@ -31,10 +42,11 @@ public struct NodeStatus: Sendable, Codable {
     public var pendingReferences: Int64
     /// Registration requests from children waiting for an administrator here.
     public var registrationsWaiting: Int64
+    public var offlinePeers: [OfflinePeer]
 
     enum CodingKeys: String, CodingKey {
         case node, group, database, registered, parent, conflicts, children, registration
-        case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting"
+        case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting", offlinePeers = "offline_peers"
         case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
         case capturedChanges = "captured_changes", routedThrough = "routed_through"
     }
@@ -68,6 +80,25 @@ public struct NodeStatus: Sendable, Codable {
             registration: try await node.identity("registration"),
             initialLoad: try await node.identity("initial_load"),
             pendingReferences: try await PendingReferences.count(db),
-            registrationsWaiting: try await db.scalar("SELECT COUNT(*) FROM tributary_registration WHERE status = 'pending'").int64 ?? 0)
+            registrationsWaiting: try await db.scalar("SELECT COUNT(*) FROM tributary_registration WHERE status = 'pending'").int64 ?? 0,
+            offlinePeers: try await offlinePeers(db))
+    }
+
+    static func offlinePeers(_ db: any SQLExecutor) async throws -> [OfflinePeer] {
+        var peers: [String: OfflinePeer] = [:]
+        for row in try await db.query("SELECT name, value FROM tributary_identity WHERE name LIKE 'bundle_%'") {
+            guard let name = row.string("name"), let value = row.string("value"), let colon = name.firstIndex(of: ":") else { continue }
+            let peer = String(name[name.index(after: colon)...])
+            var entry = peers[peer] ?? OfflinePeer(node: peer)
+            if name.hasPrefix("bundle_exported") { entry.lastExport = value } else { entry.lastImport = value }
+            peers[peer] = entry
+        }
+        for (peer, var entry) in peers {
+            entry.oldestUnacknowledged = ColumnKind.datetime.normalize(try await db.scalar("""
+                SELECT MIN(created_at) FROM tributary_outgoing_batch WHERE target_node = \(peer) AND status = 'pending'
+                """)).string
+            peers[peer] = entry
+        }
+        return peers.values.sorted { $0.node < $1.node }
     }
 }

@@ -29,7 +29,10 @@ public enum Databases {
     public static func catalog(for configuration: NodeConfiguration, database: any Database) async throws -> TableCatalog {
         let profile = try profile(named: configuration.profile)
         // Settings stored in the database (from the root, or set at the root) come over the config file's.
-        let overrides = configuration.overrides(profile: profile).merging(try await SyncNode.storedSettings(database)) { _, stored in stored }
-        return TableCatalog(schema: try await database.introspect(), profile: profile, overrides: overrides)
+        // (A database Tributary has not run on yet has no settings table: `tables` reads it as it is.)
+        let schema = try await database.introspect()
+        let stored = schema.tables.contains { $0.name == "tributary_table_setting" } ? try await SyncNode.storedSettings(database) : [:]
+        let overrides = configuration.overrides(profile: profile).merging(stored) { _, stored in stored }
+        return TableCatalog(schema: schema, profile: profile, overrides: overrides)
     }
 }

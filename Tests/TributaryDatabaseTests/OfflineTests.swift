@@ -88,6 +88,36 @@ import TributarySQL
         #expect(try await TableSnapshot.differences(central, clinic).isEmpty)
     }
 
+    /// An offline clinic under an online district: its data reaches the central through the
+    /// district, and the central's reaches it.
+    @Test func anOfflineClinicUnderAnOnlineDistrictReachesTheCentral() async throws {
+        let (central, centralDB) = try await TestTree.node("central", group: "central", on: .sqlite)
+        let districtKind: TestDatabase = TestDatabase.all.contains(.postgres) ? .postgres : .sqlite
+        let (district, _) = try await TestTree.node("district", group: "district", on: districtKind, contents: .coreData)
+        let (clinic, clinicDB) = try await TestTree.node("clinic-1", group: "clinic", on: .sqlite, contents: .coreData, extra: Self.offlineParent)
+        defer { Task { await central.close(); await district.close(); await clinic.close() } }
+        let dir = try Self.folder()
+        try await TestTree.link(child: district, to: central)
+        try await TestTree.quiesce([(district, central)])
+        try await Self.settle(clinic, district, dir)
+        #expect(try await clinic.initialLoadState() == .done)
+
+        let person = TreeTests.uuid(), location = TreeTests.uuid()
+        try clinicDB.client("INSERT INTO person (gender, creator, date_created, voided, uuid) VALUES ('F', 1, '2026-11-22 10:00:00', 0, '\(person)');")
+        try centralDB.client("INSERT INTO location (name, creator, date_created, retired, uuid) VALUES ('From the central', 1, '2026-11-22 10:00:00', 0, '\(location)');")
+        try await Self.trip(clinic, district, dir)            // the clinic's change goes to the district
+        try await TestTree.quiesce([(district, central)])     // on to the central; the central's comes down
+        try await Self.settle(clinic, district, dir)          // and on to the clinic
+        #expect(try await central.database.scalar("SELECT COUNT(*) FROM person WHERE uuid = \(person)").int64 == 1)
+        #expect(try await clinic.database.scalar("SELECT COUNT(*) FROM location WHERE uuid = \(location)").int64 == 1)
+        for node in [district, clinic] {
+            let differences = try await TableSnapshot.differences(central, node)
+            #expect(differences.isEmpty, "\(node.id): \(differences.prefix(5))")
+        }
+        let status = try await NodeStatus.read(district)
+        #expect(status.offlinePeers.map(\.node) == ["clinic-1"] && status.offlinePeers[0].lastImport != nil)
+    }
+
     @Test func aLostRepeatedOrOldBundleLosesAndDoublesNothing() async throws {
         let (central, _) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .coreData)
         let (clinic, clinicDB) = try await TestTree.node("clinic-1", group: "clinic", on: .sqlite, contents: .coreData, extra: Self.offlineParent)

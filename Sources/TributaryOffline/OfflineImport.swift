@@ -72,6 +72,9 @@ extension OfflineExchange {
                 guard isFromParent, let response = record.answer else { throw BundleError("\(path): a registration answer from a node that is not this node's parent") }
                 if try await node.credentials() == nil {
                     try await node.storeCredentials(response)
+                    try await node.database.execute("""
+                        UPDATE tributary_identity SET name = \("bundle_exported:" + response.parent.rawValue) WHERE name = 'bundle_exported:parent'
+                        """)
                     report.registered = "Registered with \(response.parent)."
                 }
             case .registrationRefused:

@@ -108,12 +108,16 @@ public final class SyncNode: Sendable {
     }
 
     /// Keeps the parent's answer; the initial load from the parent is awaited from now on.
+    /// The keys of the rows held now are noted for the load up: once the parent's load is in,
+    /// those rows (as they are then, merged where they matched) go up, not what came down.
     public func storeCredentials(_ response: RegistrationResponse) async throws {
+        let snapshot = Snapshot(database: database, catalog: catalog)
         try await database.transaction { tx in
             for (name, value) in [("parent_node", response.parent.rawValue), ("parent_secret", response.secret),
                                   ("initial_load", InitialLoadState.receiving.rawValue), ("registration", "accepted")] {
                 try await Self.setIdentity(name, value, tx)
             }
+            try await snapshot.enqueue(snapshot.tables(flowing: .up), for: response.parent, in: tx, mode: .holdKeys)
         }
     }
 

@@ -3,8 +3,9 @@ import TributarySQL
 
 /// The child's side of the initial load. The parent queues its tables at registration;
 /// once a round ends with nothing left to pull, the child has them all (matched by sync
-/// key, merged where another unique key matched), and sends up what it holds for the
-/// tables that flow up: rows the parent lacks are added there, the rest match.
+/// key, merged where another unique key matched), and sends up the rows it held before
+/// joining (noted at registration) for the tables that flow up: rows the parent lacks are
+/// added there, the rest match. What came down does not go back up.
 extension SyncNode {
     public func initialLoadState() async throws -> InitialLoadState? {
         try await identity("initial_load").flatMap(InitialLoadState.init(rawValue:))
@@ -15,7 +16,9 @@ extension SyncNode {
         switch try await initialLoadState() {
         case .receiving:
             let snapshot = Snapshot(database: database, catalog: catalog)
-            let rows = try await snapshot.enqueue(snapshot.tables(flowing: .up), for: parent)
+            let rows = try await database.transaction { tx in
+                try await snapshot.enqueue(snapshot.tables(flowing: .up), for: parent, in: tx, mode: .heldRows)
+            }
             try await setIdentity("initial_load", InitialLoadState.sending.rawValue)
             try await queueDeferredLoads()
             logger.info("initial load received; sending up what this node holds", metadata: ["rows": "\(rows)"])

@@ -36,29 +36,43 @@ public struct Snapshot: Sendable {
         try await database.transaction { tx in try await enqueue(tables, for: target, in: tx) }
     }
 
+    /// How a snapshot is written: whole rows for a node, or only the keys of the rows here now
+    /// (held back, sent later as they are then), or the rows whose keys were held.
+    public enum Mode: Sendable {
+        case rows
+        case holdKeys
+        case heldRows
+    }
+
+    /// The `target_node` of held keys: no node has that id, so routing passes over them.
+    static func holdTag(_ target: NodeID) -> String { "hold:" + target.rawValue }
+
     /// Writes the snapshot rows inside the caller's transaction; returns how many.
     @discardableResult
-    public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID, in tx: any SQLExecutor) async throws -> Int {
+    public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID, in tx: any SQLExecutor, mode: Mode = .rows) async throws -> Int {
         let dialect = CaptureDialects.dialect(for: database.syntax)
         let stamp = SQLValue.datetime(Clock.nowText())
         // PostgreSQL types an untyped parameter in a SELECT list as text, which a timestamp column refuses.
         let now: SQL = database.syntax == .postgres ? "CAST(\(stamp) AS TIMESTAMP(6))" : "\(stamp)"
-        do {
-            var total = 0
-            for entry in tables {
-                let keyColumns = Capture.recordedKey(entry)
-                let images = dialect.snapshotImages(of: entry.table, keyColumns: keyColumns, alias: "t")
-                let order = SQL(trusted: keyColumns.map { "t." + database.syntax.quote($0) }.joined(separator: ", "))
-                let insert: SQL = """
-                    INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
-                      source_node, origin_node, origin_time, target_node)
-                    SELECT \(entry.name), 'I', \(SQL(trusted: images.key)), \(SQL(trusted: images.row)), NULL, \(now), NULL,
-                      NULL, NULL, \(now), \(target.rawValue)
-                    FROM \(ident: entry.name) t ORDER BY \(order)
-                    """
-                total += try await tx.execute(insert)
-            }
-            return total
+        let hold = Self.holdTag(target)
+        var total = 0
+        for entry in tables {
+            let keyColumns = Capture.recordedKey(entry)
+            let images = dialect.snapshotImages(of: entry.table, keyColumns: keyColumns, alias: "t")
+            let order = SQL(trusted: keyColumns.map { "t." + database.syntax.quote($0) }.joined(separator: ", "))
+            let key = SQL(trusted: images.key)
+            let row: SQL = mode == .holdKeys ? "NULL" : SQL(trusted: images.row)
+            let addressed = mode == .holdKeys ? hold : target.rawValue
+            let filter: SQL = mode == .heldRows
+                ? "WHERE \(key) IN (SELECT h.pk FROM tributary_change h WHERE h.target_node = \(hold) AND h.table_name = \(entry.name))" : ""
+            total += try await tx.execute("""
+                INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
+                  source_node, origin_node, origin_time, target_node)
+                SELECT \(entry.name), 'I', \(key), \(row), NULL, \(now), NULL, NULL, NULL, \(now), \(addressed)
+                FROM \(ident: entry.name) t \(filter) ORDER BY \(order)
+                """)
         }
+        if mode == .heldRows { try await tx.execute("DELETE FROM tributary_change WHERE target_node = \(hold)") }
+        return total
     }
 }

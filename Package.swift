@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "CaptureOverhead", dependencies: ["TributaryEngine"], path: "Benchmarks/CaptureOverhead"),
-        .target(name: "BenchmarkSupport", dependencies: ["TributarySQL"], path: "Benchmarks/Support"),
+        .target(name: "BenchmarkSupport", dependencies: ["TributarySQL", "TributaryEngine"], path: "Benchmarks/Support"),
         .executableTarget(name: "SyncThroughput", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/SyncThroughput"),
         .executableTarget(name: "InitialLoad", dependencies: ["TributaryEngine", "TributaryHTTP", "BenchmarkSupport"], path: "Benchmarks/InitialLoad"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryEngine", "TributarySQL"]),

@@ -71,20 +71,7 @@ struct SyncThroughput {
             try await generator.write(into: child.database)
             let start = ContinuousClock.now
             if ProcessInfo.processInfo.environment["BENCH_PHASES"] != nil {
-                // Where the time goes: routing, extraction, wire coding and loading, without HTTP.
-                var extract = Duration.zero, code = Duration.zero, load = Duration.zero
-                let clock = ContinuousClock()
-                let route = try await clock.measure { try await child.route() }
-                for pending in try await child.pending(for: parent.id) {
-                    var batch: Batch?
-                    extract += try await clock.measure { batch = try await child.batch(pending) }
-                    var decoded: Batch?
-                    code += try clock.measure { decoded = try BatchCodec.decode(try BatchCodec.encode(batch!)) }
-                    var ack: Ack?
-                    load += await clock.measure { ack = await parent.apply(decoded!) }
-                    try await child.record(ack!, from: parent.id)
-                }
-                print("phases: route \(route), extract \(extract), encode+decode \(code), load \(load)")
+                print("phases: \(try await Phases.measure(from: child, to: parent))")
             }
             while true {
                 let report = try await client.round()

@@ -3,13 +3,17 @@ public struct RegistrationRequest: Sendable, Hashable, Codable {
     public var nodeID: NodeID
     public var group: String
     public var token: String?
+    /// A random value the child keeps from its first request on: asking again with it (the
+    /// answer was lost) gets new credentials; another node claiming the same id cannot.
+    public var claim: String?
 
-    enum CodingKeys: String, CodingKey { case nodeID = "node_id", group, token }
+    enum CodingKeys: String, CodingKey { case nodeID = "node_id", group, token, claim }
 
-    public init(nodeID: NodeID, group: String, token: String?) {
+    public init(nodeID: NodeID, group: String, token: String?, claim: String? = nil) {
         self.nodeID = nodeID
         self.group = group
         self.token = token
+        self.claim = claim
     }
 }
 

@@ -130,6 +130,14 @@ public final class SyncNode: Sendable {
         try await database.transaction { tx in try await Self.setIdentity(name, value, tx) }
     }
 
+    /// The random claim this node presents when it registers, made once and kept.
+    public func registrationClaim() async throws -> String {
+        if let claim = try await identity("registration_claim") { return claim }
+        let claim = Secrets.make()
+        try await setIdentity("registration_claim", claim)
+        return claim
+    }
+
     public func credentials() async throws -> (parent: NodeID, secret: String)? {
         guard let parent = try await identity("parent_node"), let secret = try await identity("parent_secret") else { return nil }
         return (NodeID(parent), secret)

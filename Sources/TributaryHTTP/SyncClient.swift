@@ -47,7 +47,8 @@ public final class SyncClient: Sendable {
     /// Registers with the parent if this node has no credentials yet.
     public func ensureRegistered() async throws -> (parent: NodeID, secret: String) {
         if let credentials = try await node.credentials() { return credentials }
-        let request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group, token: node.configuration.parent?.registrationToken)
+        let request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group,
+                                          token: node.configuration.parent?.registrationToken, claim: try await node.registrationClaim())
         let (status, body) = try await send(.POST, Wire.register, body: try JSONEncoder().encode(request), authenticated: nil)
         if status == .accepted {
             try await node.setIdentity("registration", "pending approval at \(parentURL)")

@@ -125,7 +125,8 @@ public struct OfflineExchange: Sendable {
                 report.oldestUnacknowledged = try await oldestUnacknowledged(for: id)
             } else {
                 var record = BundleRecord(.registrationRequest)
-                record.request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group, token: nil)
+                record.request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group, token: nil,
+                                                     claim: try await node.registrationClaim())
                 try writer.append(record)
                 report.registration = true
             }

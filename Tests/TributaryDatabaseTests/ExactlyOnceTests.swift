@@ -91,4 +91,50 @@ import TributarySQL
             #expect(try await NodeStatus.read(parent).incomingErrors == 0)
         }
     }
+
+    /// The child is killed (SIGKILL) again and again while it pulls and applies its initial
+    /// load; later rounds complete it, and the two databases end equal, nothing doubled.
+    @Test(arguments: TestDatabase.all.filter { $0 != .sqlite })
+    func killingTheChildWhileItLoadsLosesAndDoublesNothing(parentKind: TestDatabase) async throws {
+        let (parent, _) = try await TestTree.node("central", group: "central", on: parentKind)
+        defer { Task { await parent.close() } }
+        let childDB = try await TestDatabase.sqlite.fresh(.coreData)
+        await childDB.close()
+        try await withServer(parent) { url in
+            let config = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-kill-\(UUID().uuidString).yaml")
+            try """
+            node: { id: clinic-8, group: clinic }
+            database: \(childDB.url)
+            parent: { url: "\(url)", registration_token: test-token }
+            """.write(to: config, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: config) }
+            var killed = 0
+            for delay in [400, 700, 1000, 1300, 1600, 2000] {
+                let process = Process()
+                process.executableURL = try CommandLineTests.executable()
+                process.arguments = ["sync", "--config", config.path]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                try await Task.sleep(for: .milliseconds(delay))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL); killed += 1 }
+                process.waitUntilExit()
+            }
+            #expect(killed > 0, "no sync was interrupted; the test proves nothing")
+            for _ in 0..<4 {
+                let round = try CommandLineTests.run(["sync", "--config", config.path])
+                #expect(round.status == 0, "\(round.output) \(round.errors)")
+            }
+            let child = try await SyncNode.open(try NodeConfiguration.load(path: config.path))
+            defer { Task { await child.close() } }
+            #expect(try await child.initialLoadState() == .done)
+            let differences = try await TableSnapshot.differences(parent, child)
+            #expect(differences.isEmpty, "\(differences.count): \(differences.prefix(5))")
+            #expect(try await NodeStatus.read(child).incomingErrors == 0)
+            // Every batch the parent sent was applied once at the child.
+            let applied = try await child.database.scalar("SELECT COUNT(*) FROM tributary_incoming_batch").int64
+            let distinct = try await child.database.scalar("SELECT COUNT(DISTINCT batch_id) FROM tributary_incoming_batch").int64
+            #expect(applied == distinct)
+        }
+    }
 }

@@ -190,11 +190,12 @@ public enum Migrations {
             ],
         ]),
         // The key offline bundles to and from a child are sealed with (derived from its secret,
-        // which the parent does not keep); what each offline peer last sent and received.
+        // which the parent does not keep), and the hash of the child's registration claim.
         Migration(name: "0004_offline", statements: [
-            .sqlite: ["ALTER TABLE tributary_node ADD COLUMN bundle_key TEXT"],
-            .postgres: ["ALTER TABLE tributary_node ADD COLUMN bundle_key VARCHAR(128)"],
-            .mysql: ["ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS bundle_key VARCHAR(128)"],
+            .sqlite: ["ALTER TABLE tributary_node ADD COLUMN bundle_key TEXT", "ALTER TABLE tributary_node ADD COLUMN claim_hash TEXT"],
+            .postgres: ["ALTER TABLE tributary_node ADD COLUMN bundle_key VARCHAR(128)", "ALTER TABLE tributary_node ADD COLUMN claim_hash VARCHAR(128)"],
+            .mysql: ["ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS bundle_key VARCHAR(128)",
+                     "ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS claim_hash VARCHAR(128)"],
         ]),
     ]
 

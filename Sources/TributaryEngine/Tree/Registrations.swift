@@ -25,8 +25,19 @@ extension SyncNode {
         let tokens = configuration.registration?.tokens ?? []
         let now = SQLValue.datetime(Clock.nowText())
         let outcome: RegistrationOutcome = try await database.transaction { tx in
-            if try await !tx.query("SELECT 1 FROM tributary_node WHERE node_id = \(child.rawValue)").isEmpty {
-                return .refused("node id \(child) is already registered")
+            if let known = try await tx.query("SELECT claim_hash, last_contact FROM tributary_node WHERE node_id = \(child.rawValue)").first {
+                // The same child asking again because our answer never reached it: new credentials,
+                // as long as the first ones were never used. Anyone else: refused.
+                guard let claim = request.claim, let stored = known.string("claim_hash"), Secrets.matches(claim, hash: stored),
+                      known["last_contact"] == .null else {
+                    return .refused("node id \(child) is already registered")
+                }
+                let secret = Secrets.make()
+                try await tx.execute("""
+                    UPDATE tributary_node SET secret_hash = \(Secrets.hash(secret)), bundle_key = \(Secrets.bundleKey(secret))
+                    WHERE node_id = \(child.rawValue)
+                    """)
+                return .accepted(RegistrationResponse(parent: self.id, secret: secret))
             }
             let recorded = try await tx.query("SELECT status FROM tributary_registration WHERE node_id = \(child.rawValue)").first?.string("status")
             let approved: Bool
@@ -50,8 +61,9 @@ extension SyncNode {
             }
             let secret = Secrets.make()
             try await tx.execute("""
-                INSERT INTO tributary_node (node_id, node_group, secret_hash, bundle_key, registered_at)
-                VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(Secrets.bundleKey(secret)), \(now))
+                INSERT INTO tributary_node (node_id, node_group, secret_hash, bundle_key, claim_hash, registered_at)
+                VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(Secrets.bundleKey(secret)),
+                        \(request.claim.map(Secrets.hash)), \(now))
                 """)
             try await tx.execute("DELETE FROM tributary_registration WHERE node_id = \(child.rawValue)")
             try await tx.execute("""

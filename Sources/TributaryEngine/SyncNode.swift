@@ -80,7 +80,7 @@ public final class SyncNode: Sendable {
     }
 
     public func apply(_ batch: Batch) async -> Ack {
-        let loader = Loader(database: database, catalog: catalog, logger: logger)
+        let loader = Loader(database: database, catalog: catalog, localNode: id, logger: logger)
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
         await applyLock.acquire()
         let ack = await loader.apply(batch, fromParent: fromParent)

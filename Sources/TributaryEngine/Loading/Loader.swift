@@ -10,8 +10,11 @@ public struct Loader: Sendable {
     let catalog: TableCatalog
     let dialect: any CaptureDialect
     let logger: Logger
+    /// This node: the origin of changes captured here without one.
+    let localNode: NodeID
 
-    public init(database: any Database, catalog: TableCatalog, logger: Logger = Logger(label: "tributary.loader")) {
+    public init(database: any Database, catalog: TableCatalog, localNode: NodeID, logger: Logger = Logger(label: "tributary.loader")) {
+        self.localNode = localNode
         self.database = database
         self.catalog = catalog
         self.dialect = CaptureDialects.dialect(for: database.syntax)
@@ -35,6 +38,7 @@ public struct Loader: Sendable {
         var change: WireChange?
         var warnings: [String] = []
         var merged = 0
+        var source = NodeID("")
         /// The keys of the rows this batch writes, by table: a reference to one of them is not missing, only early.
         var incoming: [String: Set<WireKey>] = [:]
         /// Snapshot rows from a child add what is missing here and leave existing rows alone.
@@ -47,6 +51,7 @@ public struct Loader: Sendable {
         let header = batch.header
         let progress = Progress()
         progress.snapshotsOverwrite = fromParent
+        progress.source = header.source
         for change in batch.changes where change.operation != .delete { progress.incoming[change.table, default: []].insert(change.key) }
         do {
             let outcome: (applied: Int, duplicate: Bool) = try await database.transaction { tx in
@@ -206,6 +211,11 @@ public struct Loader: Sendable {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
             }
         }
+        if exists, change.operation == .update, let old = change.old, !assignments.isEmpty {
+            let losing = try await checkConflict(entry, locator: locator, change: change, old: old, assignments: assignments,
+                                                 resolver: resolver, buffer: buffer, tx: tx, progress: progress)
+            assignments.removeAll { losing.contains($0.0) }
+        }
         if exists {
             guard !assignments.isEmpty else { return }
             try await buffer.flush(tx)
@@ -227,5 +237,32 @@ public struct Loader: Sendable {
             try await buffer.add(entry.name, columns: columns.map(\.0), values: columns.map(\.1), tx: tx)
             if let uuid { present[entry.name]?.insert(uuid) }
         }
+    }
+
+    /// The columns of an update that lose to the version here (see `ConflictCheck`).
+    func checkConflict(_ entry: TableCatalog.Entry, locator: [(String, SQLValue)], change: WireChange, old: [String: WireValue],
+                       assignments: [(String, SQLValue)], resolver: KeyResolver, buffer: InsertBuffer, tx: any SQLExecutor,
+                       progress: Progress) async throws -> Set<String> {
+        var incoming: [String: SQLValue] = [:], before: [String: SQLValue] = [:]
+        for (column, value) in assignments {
+            guard let schema = entry.table.column(column), let wire = old[column] else { continue }
+            if let typed = entry.typedValue, typed.valueColumn == column { continue }
+            if let reference = entry.reference(on: column) {
+                switch wire {
+                case .null: before[column] = .null
+                case .key(let target):
+                    // The old target may be gone; then the old value cannot be compared: leave the column out.
+                    guard let local = try await resolver.localValue(table: reference.targetTable, column: reference.targetColumn, key: target) else { continue }
+                    before[column] = local
+                default: continue
+                }
+            } else {
+                before[column] = WireCoding.sqlValue(wire, kind: schema.kind)
+            }
+            incoming[column] = value
+        }
+        try await buffer.flush(tx)
+        let check = ConflictCheck(entry: entry, locator: locator, change: change, source: progress.source, localNode: localNode, tx: tx)
+        return try await check.losingColumns(incoming: incoming, old: before)
     }
 }

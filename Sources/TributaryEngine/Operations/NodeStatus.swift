@@ -73,7 +73,7 @@ public struct NodeStatus: Sendable, Codable {
             registered: !hasParent || credentials != nil, parent: credentials?.parent.rawValue,
             outgoingPending: try await OutgoingBatches.pendingCount(db),
             incomingErrors: try await db.scalar("SELECT COUNT(*) FROM tributary_incoming_error WHERE resolved = \(false)").int64 ?? 0,
-            lastIncomingError: lastError, conflicts: 0,
+            lastIncomingError: lastError, conflicts: try await db.scalar("SELECT COUNT(*) FROM tributary_conflict").int64 ?? 0,
             capturedChanges: try await ChangeLog.count(db),
             routedThrough: try await db.scalar("SELECT last_change_id FROM tributary_router WHERE id = 1").int64 ?? 0,
             children: childStatus,

@@ -29,6 +29,16 @@ import TributaryEngine
         return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
     }
 
+    /// `run` off Swift's cooperative threads: a test waiting for a `tributary` process that talks
+    /// to this process's own HTTP server must not hold one of the (few) threads that server needs.
+    static func runAsync(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try run(arguments) })
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.all)
     func tablesCaptureAndChangesFromTheCommandLine(on kind: TestDatabase) async throws {
         let node = try await kind.fresh(.coreAndSampleData)

@@ -62,7 +62,7 @@ import TributarySQL
             sync: { batch_size: 40 }
             """.write(to: config, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: config) }
-            #expect(try CommandLineTests.run(["sync", "--config", config.path]).status == 0)  // registers, installs capture
+            #expect(try await CommandLineTests.runAsync(["sync", "--config", config.path]).status == 0)  // registers, installs capture
             var persons: [String] = []
             for i in 0..<20 {
                 let person = SyncFlowTests.uuid()
@@ -78,11 +78,11 @@ import TributarySQL
                 try process.run()
                 try await Task.sleep(for: .milliseconds(delay))
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
             }
-            let final = try CommandLineTests.run(["sync", "--config", config.path])
+            let final = try await CommandLineTests.runAsync(["sync", "--config", config.path])
             #expect(final.status == 0, "\(final.output) \(final.errors)")
-            let last = try CommandLineTests.run(["sync", "--config", config.path])
+            let last = try await CommandLineTests.runAsync(["sync", "--config", config.path])
             #expect(last.output.contains("pushed 0 batch(es)"), "\(last.output)")
             for person in persons {
                 #expect(try await Self.obsCount(parent, String(person.prefix(30))) == 3, "patient \(person)")
@@ -118,11 +118,11 @@ import TributarySQL
                 try process.run()
                 try await Task.sleep(for: .milliseconds(delay))
                 if process.isRunning { kill(process.processIdentifier, SIGKILL); killed += 1 }
-                process.waitUntilExit()
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
             }
             #expect(killed > 0, "no sync was interrupted; the test proves nothing")
             for _ in 0..<4 {
-                let round = try CommandLineTests.run(["sync", "--config", config.path])
+                let round = try await CommandLineTests.runAsync(["sync", "--config", config.path])
                 #expect(round.status == 0, "\(round.output) \(round.errors)")
             }
             let child = try await SyncNode.open(try NodeConfiguration.load(path: config.path))

@@ -19,7 +19,10 @@ struct ConflictCheck {
     func losingColumns(incoming: [String: SQLValue], old: [String: SQLValue]) async throws -> Set<String> {
         let columns = incoming.keys.sorted()
         guard !columns.isEmpty else { return [] }
-        let current = try await tx.query("SELECT \(idents: columns) FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))").first
+        // Locked until the batch commits, so a local write cannot slip in between check and write
+        // (SQLite's writer lock, taken by BEGIN IMMEDIATE, does the same there).
+        let lock: SQL = tx.syntax == .sqlite ? "" : " FOR UPDATE"
+        let current = try await tx.query("SELECT \(idents: columns) FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))" + lock).first
         guard let current else { return [] }
         var conflicting: [String] = []
         for column in columns {

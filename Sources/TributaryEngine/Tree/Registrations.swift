@@ -23,8 +23,27 @@ extension SyncNode {
         let child = request.nodeID
         guard child != id, !child.rawValue.isEmpty, child.rawValue.count <= 128 else { return .refused("invalid node id '\(child)'") }
         let tokens = configuration.registration?.tokens ?? []
+        let outcome: RegistrationOutcome
+        do {
+            outcome = try await decide(request, tokens: tokens)
+        } catch {
+            // Two requests of one child at once (a client that gave up and asked again while the
+            // first was still being answered): the second insert fails; asked again, it takes the claim path.
+            guard try await !database.query("SELECT 1 FROM tributary_node WHERE node_id = \(child.rawValue)").isEmpty else { throw error }
+            outcome = try await decide(request, tokens: tokens)
+        }
+        switch outcome {
+        case .accepted: logger.info("child registered; initial load queued", metadata: ["node": "\(child)", "group": "\(request.group)"])
+        case .pending(let why): logger.notice("\(why)")
+        case .refused(let why): logger.warning("registration refused: \(why)")
+        }
+        return outcome
+    }
+
+    private func decide(_ request: RegistrationRequest, tokens: [String]) async throws -> RegistrationOutcome {
+        let child = request.nodeID
         let now = SQLValue.datetime(Clock.nowText())
-        let outcome: RegistrationOutcome = try await database.transaction { tx in
+        return try await database.transaction { tx in
             if let known = try await tx.query("SELECT claim_hash, last_contact FROM tributary_node WHERE node_id = \(child.rawValue)").first {
                 // The same child asking again because our answer never reached it: new credentials,
                 // as long as the first ones were never used. Anyone else: refused.
@@ -81,12 +100,6 @@ extension SyncNode {
             }
             return .accepted(RegistrationResponse(parent: self.id, secret: secret))
         }
-        switch outcome {
-        case .accepted: logger.info("child registered; initial load queued", metadata: ["node": "\(child)", "group": "\(request.group)"])
-        case .pending(let why): logger.notice("\(why)")
-        case .refused(let why): logger.warning("registration refused: \(why)")
-        }
-        return outcome
     }
 
     static let deferredLoadPrefix = "deferred_load:"

@@ -6,12 +6,13 @@
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# What building Tributary needs: the MariaDB client library (and pkg-config to find it), SQLite.
+# What building Tributary needs: the MariaDB client library (and pkg-config to find it), SQLite, zlib.
 install_build_packages() {
   local missing=()
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
   dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+  dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)   # gzip of batches and bundles (compress-nio)
   apt_install "${missing[@]}"
 }
 

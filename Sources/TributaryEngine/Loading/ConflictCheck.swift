@@ -31,25 +31,44 @@ struct ConflictCheck {
             if here != kind.normalize(was) && here != kind.normalize(becomes) { conflicting.append(column) }
         }
         guard !conflicting.isEmpty else { return [] }
-        let local = try await localStamp()
-        let stamp = OriginStamp(time: change.originTime, node: change.originNode.rawValue)
-        let decision = NewerWins.decide(local: local, incoming: stamp)
-        try await record(columns: conflicting, current: current, incoming: incoming, local: local, incomingStamp: stamp, decision: decision)
-        return decision == .local ? Set(conflicting) : []
+        let stamps = try await localStamps(conflicting)
+        let incomingStamp = OriginStamp(time: change.originTime, node: change.originNode.rawValue)
+        var losing = Set<String>()
+        for column in conflicting {
+            // Column against column: the stamp of the last change here that set this column.
+            let local = stamps[column] ?? nil
+            let decision = NewerWins.decide(local: local, incoming: incomingStamp)
+            try await record(columns: [column], current: current, incoming: incoming, local: local, incomingStamp: incomingStamp, decision: decision)
+            if decision == .local { losing.insert(column) }
+        }
+        return losing
     }
 
-    /// The origin of the row's version here: its latest captured change.
-    func localStamp() async throws -> OriginStamp? {
+    /// For each column, the origin of the last captured change here that set it (nil: set
+    /// before capture began). Read from the row's changes in the log, newest first.
+    func localStamps(_ columns: [String]) async throws -> [String: OriginStamp?] {
         let dialect = CaptureDialects.dialect(for: tx.syntax)
         let key = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key
-        let row = try await tx.query("""
-            SELECT origin_node, origin_time FROM tributary_change
+        let rows = try await tx.query("""
+            SELECT operation, new_row, old_row, origin_node, origin_time FROM tributary_change
             WHERE table_name = \(entry.name) AND target_node IS NULL
               AND pk = (SELECT \(SQL(trusted: key)) FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator)))
-            ORDER BY change_id DESC LIMIT 1
-            """).first
-        guard let row, let time = ColumnKind.datetime.normalize(row["origin_time"]).string else { return nil }
-        return OriginStamp(time: time, node: row.string("origin_node") ?? localNode.rawValue)
+            ORDER BY change_id DESC LIMIT 200
+            """)
+        var stamps: [String: OriginStamp?] = [:]
+        var open = Set(columns)
+        for row in rows where !open.isEmpty {
+            guard let time = ColumnKind.datetime.normalize(row["origin_time"]).string else { continue }
+            let stamp = OriginStamp(time: time, node: row.string("origin_node") ?? localNode.rawValue)
+            let new = row.string("new_row").flatMap { try? ImageDecoding.image($0) } ?? [:]
+            let old = row.string("old_row").flatMap { try? ImageDecoding.image($0) } ?? [:]
+            for column in open where row.string("operation") == "I" || new[column] != old[column] {
+                stamps[column] = stamp
+                open.remove(column)
+            }
+        }
+        for column in open { stamps[column] = .some(nil) }
+        return stamps
     }
 
     func record(columns: [String], current: Row, incoming: [String: SQLValue], local: OriginStamp?, incomingStamp: OriginStamp,

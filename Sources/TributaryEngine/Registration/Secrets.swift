@@ -28,4 +28,12 @@ public enum Secrets {
                                          salt: Data("tributary bundle v1".utf8), info: Data("bundle key".utf8), outputByteCount: 32)
         return key.withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
     }
+
+    /// A child's secret derived from its registration claim with the parent's own key: asked
+    /// again with the same claim, the parent answers with the same secret.
+    public static func claimed(_ claim: String, node: String, key: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data((node + "\n" + claim).utf8), using: SymmetricKey(data: Data(key.utf8)))
+        return Data(code).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
 }

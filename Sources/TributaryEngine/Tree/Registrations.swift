@@ -42,20 +42,25 @@ extension SyncNode {
 
     private func decide(_ request: RegistrationRequest, tokens: [String]) async throws -> RegistrationOutcome {
         let child = request.nodeID
+        let registrationKey = try await self.registrationKey()
         let now = SQLValue.datetime(Clock.nowText())
         return try await database.transaction { tx in
-            if let known = try await tx.query("SELECT claim_hash, last_contact FROM tributary_node WHERE node_id = \(child.rawValue)").first {
+            if let known = try await tx.query("SELECT claim_hash, secret_hash, last_contact FROM tributary_node WHERE node_id = \(child.rawValue)").first {
                 // The same child asking again because our answer never reached it: new credentials,
                 // as long as the first ones were never used. Anyone else: refused.
                 guard let claim = request.claim, let stored = known.string("claim_hash"), Secrets.matches(claim, hash: stored),
                       known["last_contact"] == .null else {
                     return .refused("node id \(child) is already registered")
                 }
-                let secret = Secrets.make()
-                try await tx.execute("""
-                    UPDATE tributary_node SET secret_hash = \(Secrets.hash(secret)), bundle_key = \(Secrets.bundleKey(secret))
-                    WHERE node_id = \(child.rawValue)
-                    """)
+                // The same secret again (derived from the claim): a late answer to an earlier attempt
+                // must not replace credentials the child already holds.
+                let secret = Secrets.claimed(claim, node: child.rawValue, key: registrationKey)
+                if !Secrets.matches(secret, hash: known.string("secret_hash") ?? "") {
+                    try await tx.execute("""
+                        UPDATE tributary_node SET secret_hash = \(Secrets.hash(secret)), bundle_key = \(Secrets.bundleKey(secret))
+                        WHERE node_id = \(child.rawValue)
+                        """)
+                }
                 return .accepted(RegistrationResponse(parent: self.id, secret: secret))
             }
             let recorded = try await tx.query("SELECT status FROM tributary_registration WHERE node_id = \(child.rawValue)").first?.string("status")
@@ -78,7 +83,7 @@ extension SyncNode {
                 }
                 return .pending("the registration of \(child) waits for an administrator of \(self.id) to approve it")
             }
-            let secret = Secrets.make()
+            let secret = request.claim.map { Secrets.claimed($0, node: child.rawValue, key: registrationKey) } ?? Secrets.make()
             try await tx.execute("""
                 INSERT INTO tributary_node (node_id, node_group, secret_hash, bundle_key, claim_hash, registered_at)
                 VALUES (\(child.rawValue), \(request.group), \(Secrets.hash(secret)), \(Secrets.bundleKey(secret)),
@@ -134,5 +139,15 @@ extension SyncNode {
             WHERE node_id = \(node.rawValue) AND status IN ('pending', 'approved', 'rejected')
             """)
         return changed > 0
+    }
+
+    /// This node's key for deriving children's secrets from their claims, made once and kept.
+    func registrationKey() async throws -> String {
+        if let key = try await identity("registration_key") { return key }
+        do { try await database.execute("INSERT INTO tributary_identity (name, value) VALUES ('registration_key', \(Secrets.make()))") } catch {
+            // Made at the same moment by another request: use that one.
+        }
+        guard let key = try await identity("registration_key") else { throw SyncError.protocolError("no registration key") }
+        return key
     }
 }

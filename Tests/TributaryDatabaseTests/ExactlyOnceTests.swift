@@ -8,6 +8,21 @@ import TributarySQL
 
 /// Nothing lost, nothing doubled, whatever breaks between applying a batch and hearing the ack.
 @Suite struct ExactlyOnceTests {
+    /// Starts `tributary sync`, SIGKILLs it after `delay` ms if it still runs; true when it was killed.
+    static func syncKilled(after delay: Int, config: String) async throws -> Bool {
+        let process = Process()
+        process.executableURL = try CommandLineTests.executable()
+        process.arguments = ["sync", "--config", config]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(delay))
+        let running = process.isRunning
+        if running { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return running
+    }
+
     static func obsCount(_ node: SyncNode, _ prefix: String) async throws -> Int64 {
         try await SyncFlowTests.rowCount(node, "obs", uuidPrefix: prefix)
     }
@@ -70,15 +85,7 @@ import TributarySQL
                 try childDB.client(SyncFlowTests.patientScript(.sqlite, person: person, family: "Kill\(i)"))
             }
             for delay in [30, 80, 150, 250, 400, 600] {
-                let process = Process()
-                process.executableURL = try CommandLineTests.executable()
-                process.arguments = ["sync", "--config", config.path]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                try await Task.sleep(for: .milliseconds(delay))
-                kill(process.processIdentifier, SIGKILL)
-                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                _ = try await Self.syncKilled(after: delay, config: config.path)
             }
             let final = try await CommandLineTests.runAsync(["sync", "--config", config.path])
             #expect(final.status == 0, "\(final.output) \(final.errors)")
@@ -110,15 +117,7 @@ import TributarySQL
             defer { try? FileManager.default.removeItem(at: config) }
             var killed = 0
             for delay in [400, 700, 1000, 1300, 1600, 2000] {
-                let process = Process()
-                process.executableURL = try CommandLineTests.executable()
-                process.arguments = ["sync", "--config", config.path]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                try await Task.sleep(for: .milliseconds(delay))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL); killed += 1 }
-                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                if try await Self.syncKilled(after: delay, config: config.path) { killed += 1 }
             }
             #expect(killed > 0, "no sync was interrupted; the test proves nothing")
             for _ in 0..<4 {

@@ -37,7 +37,6 @@ public struct Loader: Sendable {
     final class Progress: @unchecked Sendable {
         var change: WireChange?
         var warnings: [String] = []
-        var merged = 0
         var source = NodeID("")
         /// The keys of the rows this batch writes, by table: a reference to one of them is not missing, only early.
         var incoming: [String: Set<WireKey>] = [:]
@@ -230,7 +229,6 @@ public struct Loader: Sendable {
             try await tx.execute("UPDATE \(ident: entry.name) SET \(SQL.join(sets.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")) WHERE \(KeyResolver.whereClause(twin))")
             resolver.forget(table: entry.name)
             if let uuid { present[entry.name]?.insert(uuid) }
-            progress.merged += 1
         } else {
             var columns = assignments
             for (column, value) in locator where !columns.contains(where: { $0.0 == column }) { columns.append((column, value)) }

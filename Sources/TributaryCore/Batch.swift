@@ -13,14 +13,21 @@ public struct WireChange: Sendable, Hashable, Codable {
     /// A snapshot of the row (initial load, reload) rather than a change made to it: the
     /// receiver matches or merges it, and waits for references still on their way.
     public var load: Bool
+    /// How deep the origin node sits in the tree (0: the root), for parent-/child-wins.
+    public var originDepth: Int?
+    /// A person's decision of a conflict: every node applies it without a conflict check.
+    public var forced: Bool
 
     enum CodingKeys: String, CodingKey {
         case table, operation = "op", key, row, old, originNode = "origin_node", originTime = "origin_time", load
+        case originDepth = "origin_depth", forced
     }
 
     public init(table: String, operation: ChangeOperation, key: WireKey, row: [String: WireValue]?, old: [String: WireValue]?,
-                originNode: NodeID, originTime: String, load: Bool = false) {
+                originNode: NodeID, originTime: String, load: Bool = false, originDepth: Int? = nil, forced: Bool = false) {
         self.load = load
+        self.originDepth = originDepth
+        self.forced = forced
         self.table = table
         self.operation = operation
         self.key = key
@@ -40,6 +47,8 @@ public struct WireChange: Sendable, Hashable, Codable {
         originNode = try c.decode(NodeID.self, forKey: .originNode)
         originTime = try c.decode(String.self, forKey: .originTime)
         load = try c.decodeIfPresent(Bool.self, forKey: .load) ?? false
+        originDepth = try c.decodeIfPresent(Int.self, forKey: .originDepth)
+        forced = try c.decodeIfPresent(Bool.self, forKey: .forced) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -52,6 +61,8 @@ public struct WireChange: Sendable, Hashable, Codable {
         try c.encode(originNode, forKey: .originNode)
         try c.encode(originTime, forKey: .originTime)
         if load { try c.encode(true, forKey: .load) }
+        try c.encodeIfPresent(originDepth, forKey: .originDepth)
+        if forced { try c.encode(true, forKey: .forced) }
     }
 }
 

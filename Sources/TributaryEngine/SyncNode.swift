@@ -12,13 +12,17 @@ public final class SyncNode: Sendable {
     /// Rebuilt when table settings change (from the root, or `tables --set` at the root).
     public var catalog: TableCatalog { catalogBox.value }
     let catalogBox: Locked<TableCatalog>
+    /// How deep this node sits in the tree: 0 at the root; learnt from the parent's settings.
+    public var depth: Int? { depthBox.value }
+    let depthBox: Locked<Int?>
     public let logger: Logger
     public var id: NodeID { configuration.node.id }
     /// One routing pass and one incoming batch at a time in this process.
     let routeLock = AsyncLock()
     let applyLock = AsyncLock()
 
-    init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, logger: Logger) {
+    init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, logger: Logger) {
+        self.depthBox = Locked(depth)
         self.configuration = configuration
         self.database = database
         self.catalogBox = Locked(catalog)
@@ -32,7 +36,9 @@ public final class SyncNode: Sendable {
             try await Migrations.apply(to: database)
             let catalog = try await Databases.catalog(for: configuration, database: database)
             try await Capture(database: database, logger: logger).reconcile(catalog)
-            return SyncNode(configuration: configuration, database: database, catalog: catalog, logger: logger)
+            let depth = configuration.parent == nil
+                ? 0 : try await database.scalar("SELECT value FROM tributary_identity WHERE name = 'depth'").string.flatMap { Int($0) }
+            return SyncNode(configuration: configuration, database: database, catalog: catalog, depth: depth, logger: logger)
         } catch {
             await database.close()
             throw error
@@ -74,13 +80,13 @@ public final class SyncNode: Sendable {
     /// The wire form of one outgoing batch.
     public func batch(_ pending: OutgoingBatches.Pending) async throws -> Batch {
         let changes = try await OutgoingBatches.changes(database, batchID: pending.batchID)
-        let wire = try await Extractor(db: database, catalog: catalog, localNode: id).wireChanges(changes)
+        let wire = try await Extractor(db: database, catalog: catalog, localNode: id, localDepth: depth).wireChanges(changes)
         return Batch(header: BatchHeader(batchID: pending.batchID, source: id, target: pending.target, channel: pending.channel, count: wire.count),
                      changes: wire)
     }
 
     public func apply(_ batch: Batch) async -> Ack {
-        let loader = Loader(database: database, catalog: catalog, localNode: id, logger: logger)
+        let loader = Loader(database: database, catalog: catalog, localNode: id, localDepth: depth, logger: logger)
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
         await applyLock.acquire()
         let ack = await loader.apply(batch, fromParent: fromParent)

@@ -29,6 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
         if status.pendingReferences > 0 { print("\(status.pendingReferences) loaded reference(s) waiting for their row") }
         if status.registrationsWaiting > 0 { print("\(status.registrationsWaiting) registration request(s) waiting for approval: tributary registrations --config \(options.config)") }
         print("captured \(status.capturedChanges) changes, routed through #\(status.routedThrough); \(status.outgoingPending) outgoing batch(es) pending")
+        print("\(status.conflicts) conflict(s)" + (status.conflictsPending > 0 ? ", \(status.conflictsPending) waiting for a decision: tributary conflicts --config \(options.config) --pending" : ""))
         print("\(status.incomingErrors) incoming error(s)\(status.lastIncomingError.map { "; last: \($0)" } ?? "")")
         for peer in status.offlinePeers {
             print("offline peer \(peer.node): last bundle exported \(peer.lastExport ?? "never"), imported \(peer.lastImport ?? "never")\(peer.oldestUnacknowledged.map { "; unacknowledged since \($0)" } ?? "")")

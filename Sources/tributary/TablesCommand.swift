@@ -11,7 +11,7 @@ struct TablesCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON array with an object per table.")
     var json = false
     @Option(name: .long, parsing: .upToNextOption,
-            help: "At the root: TABLE key=value… (enabled, channel, direction, initial_load); reaches every node below.")
+            help: "At the root: TABLE key=value… (enabled, channel, direction, initial_load, policy); reaches every node below.")
     var set: [String] = []
 
     func validate() throws {
@@ -33,7 +33,7 @@ struct TablesCommand: AsyncParsableCommand {
                 }
                 let setting = try await node.changeSetting(set[0], assignments)
                 await node.close()
-                print("\(set[0]): enabled=\(setting.enabled) channel=\(setting.channel) direction=\(setting.direction.rawValue) initial_load=\(setting.initialLoad); children take it at their next round")
+                print("\(set[0]): enabled=\(setting.enabled) channel=\(setting.channel) direction=\(setting.direction.rawValue) initial_load=\(setting.initialLoad) policy=\(setting.policy.rawValue); children take it at their next round")
             } catch {
                 await node.close()
                 throw ValidationError("\(error)")

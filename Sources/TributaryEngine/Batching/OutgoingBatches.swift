@@ -62,7 +62,7 @@ public enum OutgoingBatches {
     public static func changes(_ db: any SQLExecutor, batchID: Int64) async throws -> [CapturedChange] {
         try await db.query("""
             SELECT c.change_id, c.table_name, c.operation, c.pk, c.new_row, c.old_row, c.captured_at, c.transaction_id,
-                   c.source_node, c.origin_node, c.origin_time, c.target_node
+                   c.source_node, c.origin_node, c.origin_time, c.target_node, c.forced
             FROM tributary_change c JOIN tributary_outgoing_change o ON o.change_id = c.change_id
             WHERE o.batch_id = \(batchID) ORDER BY c.change_id
             """).map(ChangeLog.decode)

@@ -49,6 +49,8 @@ public struct CapturedChange: Sendable, Hashable {
     public var originTime: String
     /// Set on a snapshot row (initial load, reload): the one node it goes to.
     public var targetNode: String? = nil
+    /// A person's decision of a conflict (`manual`): applied everywhere without a conflict check.
+    public var forced = false
 }
 
 /// Reads the change log in capture order.
@@ -56,7 +58,7 @@ public enum ChangeLog {
     public static func read(_ db: some SQLExecutor, after changeID: Int64 = 0, limit: Int = 10_000) async throws -> [CapturedChange] {
         let rows = try await db.query("""
             SELECT change_id, table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
-                   source_node, origin_node, origin_time, target_node
+                   source_node, origin_node, origin_time, target_node, forced
             FROM tributary_change WHERE change_id > \(changeID) ORDER BY change_id LIMIT \(limit)
             """)
         return try rows.map(decode)
@@ -75,7 +77,7 @@ public enum ChangeLog {
             transactionID: row.string("transaction_id"), sourceNode: row.string("source_node"),
             originNode: row.string("origin_node"),
             originTime: ColumnKind.datetime.normalize(row["origin_time"]).string ?? "",
-            targetNode: row.string("target_node"))
+            targetNode: row.string("target_node"), forced: (row.int("forced") ?? 0) != 0)
     }
 
     public static func count(_ db: some SQLExecutor) async throws -> Int64 {

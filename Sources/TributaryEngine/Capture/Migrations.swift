@@ -217,6 +217,32 @@ public enum Migrations {
                   detected_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
                 """],
         ]),
+        // Policies beyond newer-wins: how deep each origin node sits (parent-/child-wins), a
+        // person's decision travelling as a forced change (manual), and what a parked conflict
+        // needs to be decided later: its kind, the whole incoming change, when it was decided.
+        Migration(name: "0006_policies", statements: [
+            .sqlite: [
+                "CREATE TABLE tributary_origin (node_id TEXT PRIMARY KEY, depth INTEGER NOT NULL)",
+                "ALTER TABLE tributary_change ADD COLUMN forced INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE tributary_conflict ADD COLUMN kind TEXT NOT NULL DEFAULT 'update/update'",
+                "ALTER TABLE tributary_conflict ADD COLUMN incoming_change TEXT",
+                "ALTER TABLE tributary_conflict ADD COLUMN resolved_at TEXT",
+            ],
+            .postgres: [
+                "CREATE TABLE tributary_origin (node_id VARCHAR(128) PRIMARY KEY, depth INTEGER NOT NULL)",
+                "ALTER TABLE tributary_change ADD COLUMN forced SMALLINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tributary_conflict ADD COLUMN kind VARCHAR(32) NOT NULL DEFAULT 'update/update'",
+                "ALTER TABLE tributary_conflict ADD COLUMN incoming_change TEXT",
+                "ALTER TABLE tributary_conflict ADD COLUMN resolved_at TIMESTAMP(6)",
+            ],
+            .mysql: [
+                "CREATE TABLE IF NOT EXISTS tributary_origin (node_id VARCHAR(128) PRIMARY KEY, depth INT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                "ALTER TABLE tributary_change ADD COLUMN IF NOT EXISTS forced TINYINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tributary_conflict ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL DEFAULT 'update/update'",
+                "ALTER TABLE tributary_conflict ADD COLUMN IF NOT EXISTS incoming_change LONGTEXT",
+                "ALTER TABLE tributary_conflict ADD COLUMN IF NOT EXISTS resolved_at DATETIME(6)",
+            ],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

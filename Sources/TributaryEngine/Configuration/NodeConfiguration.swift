@@ -21,8 +21,9 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var channel: String?
         public var direction: Direction?
         public var initialLoad: Bool?
+        public var policy: ConflictPolicy?
 
-        enum CodingKeys: String, CodingKey { case enabled, channel, direction, initialLoad = "initial_load" }
+        enum CodingKeys: String, CodingKey { case enabled, channel, direction, initialLoad = "initial_load", policy }
     }
 
     public struct Parent: Sendable, Decodable {
@@ -108,6 +109,7 @@ public struct NodeConfiguration: Sendable, Decodable {
             if let v = override.channel { setting.channel = v }
             if let v = override.direction { setting.direction = v }
             if let v = override.initialLoad { setting.initialLoad = v }
+            if let v = override.policy { setting.policy = v }
             result[table] = setting
         }
         return result

@@ -7,11 +7,15 @@ public struct Extractor {
     let resolver: KeyResolver
     let catalog: TableCatalog
     let localNode: NodeID
+    let localDepth: Int?
+    let db: any SQLExecutor
 
-    public init(db: any SQLExecutor, catalog: TableCatalog, localNode: NodeID) {
+    public init(db: any SQLExecutor, catalog: TableCatalog, localNode: NodeID, localDepth: Int? = nil) {
         self.resolver = KeyResolver(db: db, catalog: catalog)
         self.catalog = catalog
         self.localNode = localNode
+        self.localDepth = localDepth
+        self.db = db
     }
 
     public func wireChanges(_ changes: [CapturedChange]) async throws -> [WireChange] {
@@ -38,6 +42,7 @@ public struct Extractor {
             keys[id] = try await resolver.wireKeys(table: table, column: column, values: values)
         }
 
+        let depths = try await OriginDepths.read(db)
         var result: [WireChange] = []
         result.reserveCapacity(decoded.count)
         for item in decoded {
@@ -70,7 +75,8 @@ public struct Extractor {
                 table: item.entry.name, operation: item.change.operation, key: key,
                 row: row, old: old,
                 originNode: NodeID(item.change.originNode ?? localNode.rawValue), originTime: item.change.originTime,
-                load: item.change.targetNode != nil))
+                load: item.change.targetNode != nil,
+                originDepth: OriginDepths.depth(of: item.change.originNode ?? localNode.rawValue, known: depths, local: (localNode, localDepth)), forced: item.change.forced))
         }
         return result
     }

@@ -12,9 +12,12 @@ public struct Loader: Sendable {
     let logger: Logger
     /// This node: the origin of changes captured here without one.
     let localNode: NodeID
+    let localDepth: Int?
 
-    public init(database: any Database, catalog: TableCatalog, localNode: NodeID, logger: Logger = Logger(label: "tributary.loader")) {
+    public init(database: any Database, catalog: TableCatalog, localNode: NodeID, localDepth: Int? = nil,
+                logger: Logger = Logger(label: "tributary.loader")) {
         self.localNode = localNode
+        self.localDepth = localDepth
         self.database = database
         self.catalog = catalog
         self.dialect = CaptureDialects.dialect(for: database.syntax)
@@ -42,6 +45,8 @@ public struct Loader: Sendable {
         var incoming: [String: Set<WireKey>] = [:]
         /// Snapshot rows from a child add what is missing here and leave existing rows alone.
         var snapshotsOverwrite = true
+        /// The depths of the origin nodes known here (parent-/child-wins).
+        var depths: [String: Int] = [:]
     }
 
     /// `fromParent`: snapshot rows overwrite rows here (the parent's tables win at joining);
@@ -60,6 +65,8 @@ public struct Loader: Sendable {
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
                 var present = try await Self.presentKeys(batch.changes, catalog: catalog, tx: tx)
+                progress.depths = try await OriginDepths.read(tx)
+                try await OriginDepths.record(batch.changes, known: &progress.depths, tx: tx)
                 var fixUps: [FixUp] = []
                 var mark: (String, String)?
                 for change in batch.changes {
@@ -71,7 +78,11 @@ public struct Loader: Sendable {
                         }
                         mark = (change.originNode.rawValue, change.originTime)
                     }
-                    try await applyChange(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
+                    if change.forced {
+                        try await applyForced(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
+                    } else {
+                        try await applyChange(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
+                    }
                 }
                 progress.change = nil
                 try await buffer.flush(tx)
@@ -157,6 +168,11 @@ public struct Loader: Sendable {
         let exists: Bool
         if let uuid, let known = present[entry.name] { exists = known.contains(uuid) } else { exists = try await resolver.exists(entry, locator) }
         if change.operation == .delete {
+            if exists, !change.forced, let old = change.old {
+                try await buffer.flush(tx)
+                let before = try await localValues(entry, old, resolver: resolver)
+                if try await conflictCheck(entry, change, progress: progress, tx: tx).deleteLoses(locator: locator, old: before) { return }
+            }
             if exists {
                 try await buffer.flush(tx)
                 try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))")
@@ -167,9 +183,14 @@ public struct Loader: Sendable {
         }
         guard let row = change.row else { throw SyncError.protocolError("\(change.operation) of \(entry.name) \(WireValue.key(change.key)) carries no row") }
         if exists, change.load, !progress.snapshotsOverwrite { return }
-        // An update to a row that is here writes only the columns the change touched.
+        if !exists, change.operation == .update, !change.forced, !change.load {
+            try await buffer.flush(tx)
+            guard try await conflictCheck(entry, change, progress: progress, tx: tx).updateOfMissingApplies(uuid: uuid) else { return }
+        }
+        // An update to a row that is here writes only the columns the change touched
+        // (a person's decision writes every column it carries).
         var touched: Set<String>?
-        if exists, change.operation == .update, let old = change.old {
+        if exists, change.operation == .update, !change.forced, let old = change.old {
             touched = Set(row.keys.filter { row[$0] != old[$0] })
         }
         var assignments: [(String, SQLValue)] = []
@@ -210,8 +231,8 @@ public struct Loader: Sendable {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
             }
         }
-        if exists, change.operation == .update, let old = change.old, !assignments.isEmpty {
-            let losing = try await checkConflict(entry, locator: locator, change: change, old: old, assignments: assignments,
+        if exists, !change.forced, !change.load, !assignments.isEmpty, change.operation == .insert || change.old != nil {
+            let losing = try await checkConflict(entry, locator: locator, change: change, old: change.old, assignments: assignments,
                                                  resolver: resolver, buffer: buffer, tx: tx, progress: progress)
             assignments.removeAll { losing.contains($0.0) }
         }
@@ -237,30 +258,46 @@ public struct Loader: Sendable {
         }
     }
 
-    /// The columns of an update that lose to the version here (see `ConflictCheck`).
-    func checkConflict(_ entry: TableCatalog.Entry, locator: [(String, SQLValue)], change: WireChange, old: [String: WireValue],
-                       assignments: [(String, SQLValue)], resolver: KeyResolver, buffer: InsertBuffer, tx: any SQLExecutor,
-                       progress: Progress) async throws -> Set<String> {
-        var incoming: [String: SQLValue] = [:], before: [String: SQLValue] = [:]
-        for (column, value) in assignments {
-            guard let schema = entry.table.column(column), let wire = old[column] else { continue }
+    func conflictCheck(_ entry: TableCatalog.Entry, _ change: WireChange, progress: Progress, tx: any SQLExecutor) -> ConflictCheck {
+        ConflictCheck(entry: entry, change: change, source: progress.source, local: (localNode, localDepth), depths: progress.depths, tx: tx)
+    }
+
+    /// A wire image as local values, for comparing with the row here. A reference whose old
+    /// target is gone cannot be compared and is left out, as is a typed value.
+    func localValues(_ entry: TableCatalog.Entry, _ image: [String: WireValue], resolver: KeyResolver) async throws -> [String: SQLValue] {
+        var result: [String: SQLValue] = [:]
+        for (column, wire) in image {
+            guard let schema = entry.table.column(column), !schema.autoIncrement else { continue }
             if let typed = entry.typedValue, typed.valueColumn == column { continue }
             if let reference = entry.reference(on: column) {
                 switch wire {
-                case .null: before[column] = .null
+                case .null: result[column] = .null
                 case .key(let target):
-                    // The old target may be gone; then the old value cannot be compared: leave the column out.
                     guard let local = try await resolver.localValue(table: reference.targetTable, column: reference.targetColumn, key: target) else { continue }
-                    before[column] = local
+                    result[column] = local
                 default: continue
                 }
             } else {
-                before[column] = WireCoding.sqlValue(wire, kind: schema.kind)
+                result[column] = WireCoding.sqlValue(wire, kind: schema.kind)
             }
+        }
+        return result
+    }
+
+    /// The columns of an update or insert that lose to the version here (see `ConflictCheck`).
+    func checkConflict(_ entry: TableCatalog.Entry, locator: [(String, SQLValue)], change: WireChange, old: [String: WireValue]?,
+                       assignments: [(String, SQLValue)], resolver: KeyResolver, buffer: InsertBuffer, tx: any SQLExecutor,
+                       progress: Progress) async throws -> Set<String> {
+        try await buffer.flush(tx)
+        var before: [String: SQLValue]?
+        if let old { before = try await localValues(entry, old, resolver: resolver) }
+        var incoming: [String: SQLValue] = [:]
+        for (column, value) in assignments {
+            if let typed = entry.typedValue, typed.valueColumn == column { continue }
+            // An update's column whose old value cannot be compared is not checked.
+            if let before, before[column] == nil { continue }
             incoming[column] = value
         }
-        try await buffer.flush(tx)
-        let check = ConflictCheck(entry: entry, locator: locator, change: change, source: progress.source, localNode: localNode, tx: tx)
-        return try await check.losingColumns(incoming: incoming, old: before)
+        return try await conflictCheck(entry, change, progress: progress, tx: tx).losingColumns(locator: locator, incoming: incoming, old: before)
     }
 }

@@ -31,6 +31,8 @@ public struct NodeStatus: Sendable, Codable {
     public var incomingErrors: Int64
     public var lastIncomingError: String?
     public var conflicts: Int64
+    /// Conflicts parked by `manual`, waiting for a person's decision.
+    public var conflictsPending: Int64
     public var capturedChanges: Int64
     public var routedThrough: Int64
     public var children: [Child]
@@ -45,7 +47,7 @@ public struct NodeStatus: Sendable, Codable {
     public var offlinePeers: [OfflinePeer]
 
     enum CodingKeys: String, CodingKey {
-        case node, group, database, registered, parent, conflicts, children, registration
+        case node, group, database, registered, parent, conflicts, conflictsPending = "conflicts_pending", children, registration
         case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting", offlinePeers = "offline_peers"
         case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
         case capturedChanges = "captured_changes", routedThrough = "routed_through"
@@ -74,6 +76,7 @@ public struct NodeStatus: Sendable, Codable {
             outgoingPending: try await OutgoingBatches.pendingCount(db),
             incomingErrors: try await db.scalar("SELECT COUNT(*) FROM tributary_incoming_error WHERE resolved = \(false)").int64 ?? 0,
             lastIncomingError: lastError, conflicts: try await db.scalar("SELECT COUNT(*) FROM tributary_conflict").int64 ?? 0,
+            conflictsPending: try await db.scalar("SELECT COUNT(*) FROM tributary_conflict WHERE decision = 'pending'").int64 ?? 0,
             capturedChanges: try await ChangeLog.count(db),
             routedThrough: try await db.scalar("SELECT last_change_id FROM tributary_router WHERE id = 1").int64 ?? 0,
             children: childStatus,

@@ -9,9 +9,12 @@ import TributarySQL
 public struct SettingsDocument: Sendable, Hashable, Codable {
     public var version: String
     public var tables: [String: TableSetting]
+    /// The sender's depth in the tree (not part of the version): the receiver sits one below.
+    public var depth: Int?
 
-    public init(tables: [String: TableSetting]) {
+    public init(tables: [String: TableSetting], depth: Int? = nil) {
         self.tables = tables
+        self.depth = depth
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let data = (try? encoder.encode(tables)) ?? Data()
@@ -22,16 +25,18 @@ public struct SettingsDocument: Sendable, Hashable, Codable {
 extension SyncNode {
     /// What this node passes down: its effective settings for every table with an identity.
     public func settingsDocument() -> SettingsDocument {
-        SettingsDocument(tables: Dictionary(uniqueKeysWithValues: catalog.entries.filter { $0.key.kind != .none }.map { ($0.name, $0.setting) }))
+        SettingsDocument(tables: Dictionary(uniqueKeysWithValues: catalog.entries.filter { $0.key.kind != .none }.map { ($0.name, $0.setting) }),
+                         depth: depth)
     }
 
     static func storedSettings(_ db: any SQLExecutor) async throws -> [String: TableSetting] {
         var result: [String: TableSetting] = [:]
-        for row in try await db.query("SELECT table_name, enabled, channel, direction, initial_load FROM tributary_table_setting") {
+        for row in try await db.query("SELECT table_name, enabled, channel, direction, initial_load, policy FROM tributary_table_setting") {
             guard let table = row.string("table_name") else { continue }
             result[table] = TableSetting(enabled: row.bool("enabled") ?? true, channel: row.string("channel") ?? "default",
                                          direction: Direction(rawValue: row.string("direction") ?? "") ?? .both,
-                                         initialLoad: row.bool("initial_load") ?? true)
+                                         initialLoad: row.bool("initial_load") ?? true,
+                                         policy: ConflictPolicy(rawValue: row.string("policy") ?? "") ?? .newerWins)
         }
         return result
     }
@@ -39,8 +44,9 @@ extension SyncNode {
     static func writeSetting(_ table: String, _ setting: TableSetting, _ tx: any SQLExecutor) async throws {
         try await tx.execute("DELETE FROM tributary_table_setting WHERE table_name = \(table)")
         try await tx.execute("""
-            INSERT INTO tributary_table_setting (table_name, enabled, channel, direction, initial_load, updated_at)
-            VALUES (\(table), \(setting.enabled), \(setting.channel), \(setting.direction.rawValue), \(setting.initialLoad), \(SQLValue.datetime(Clock.nowText())))
+            INSERT INTO tributary_table_setting (table_name, enabled, channel, direction, initial_load, policy, updated_at)
+            VALUES (\(table), \(setting.enabled), \(setting.channel), \(setting.direction.rawValue), \(setting.initialLoad),
+                    \(setting.policy.rawValue), \(SQLValue.datetime(Clock.nowText())))
             """)
     }
 
@@ -57,8 +63,13 @@ extension SyncNode {
             case "enabled": guard let v = Bool(value) else { throw ConfigurationError("enabled must be true or false, not '\(value)'") }; setting.enabled = v
             case "initial_load": guard let v = Bool(value) else { throw ConfigurationError("initial_load must be true or false, not '\(value)'") }; setting.initialLoad = v
             case "direction": guard let v = Direction(rawValue: value) else { throw ConfigurationError("direction must be up, down or both, not '\(value)'") }; setting.direction = v
+            case "policy":
+                guard let v = ConflictPolicy(rawValue: value) else {
+                    throw ConfigurationError("policy must be one of \(ConflictPolicy.allCases.map(\.rawValue).joined(separator: ", ")), not '\(value)'")
+                }
+                setting.policy = v
             case "channel": guard !value.isEmpty, value.count <= 64 else { throw ConfigurationError("channel must be a name of 1 to 64 characters") }; setting.channel = value
-            default: throw ConfigurationError("unknown table setting '\(key)' (enabled, channel, direction, initial_load)")
+            default: throw ConfigurationError("unknown table setting '\(key)' (enabled, channel, direction, initial_load, policy)")
             }
         }
         let chosen = setting
@@ -70,6 +81,10 @@ extension SyncNode {
     /// A child takes its parent's settings. Returns true when they changed anything here.
     @discardableResult
     public func adoptSettings(_ document: SettingsDocument) async throws -> Bool {
+        if let parentDepth = document.depth, depth != parentDepth + 1 {
+            try await setIdentity("depth", String(parentDepth + 1))
+            depthBox.set(parentDepth + 1)
+        }
         guard try await identity("settings_version") != document.version else { return false }
         try await database.transaction { tx in
             try await tx.execute("DELETE FROM tributary_table_setting")

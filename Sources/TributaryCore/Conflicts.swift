@@ -49,4 +49,14 @@ public enum ConflictResolution {
         }
         return incoming > local ? .incoming : .local
     }
+
+    /// A delete against a concurrent update of the same row: the delete stays, under every
+    /// policy but `manual`. Newer-wins cannot be applied here: a node that deleted the row no
+    /// longer knows which of its columns are newer than an update that would bring it back,
+    /// so a row brought back would differ from node to node (a seeded test found exactly that).
+    /// OpenMRS voids rows rather than deleting them; a delete is a deliberate purge.
+    public static func decideDeletion(_ policy: ConflictPolicy, deleteIsIncoming: Bool) -> ConflictDecision {
+        if policy == .manual { return .pending }
+        return deleteIsIncoming ? .incoming : .local
+    }
 }

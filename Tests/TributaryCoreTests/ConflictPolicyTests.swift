@@ -36,6 +36,14 @@ import TributaryCore
         #expect(decide(.parentWins, central, unknownDepth) == .incoming)
     }
 
+    @Test func aDeleteStaysAgainstAConcurrentUpdateUnlessManual() {
+        for policy in [ConflictPolicy.newerWins, .parentWins, .childWins] {
+            #expect(ConflictResolution.decideDeletion(policy, deleteIsIncoming: true) == .incoming)
+            #expect(ConflictResolution.decideDeletion(policy, deleteIsIncoming: false) == .local)
+        }
+        #expect(ConflictResolution.decideDeletion(.manual, deleteIsIncoming: true) == .pending)
+    }
+
     @Test func manualLeavesTheDecisionPending() {
         #expect(decide(.manual, early, late) == .pending)
         #expect(decide(.manual, nil, late) == .pending)

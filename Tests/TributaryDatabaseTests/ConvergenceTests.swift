@@ -15,8 +15,8 @@ import TributarySQL
         func close() async { for node in all { await node.close() } }
     }
 
-    static func tree() async throws -> Tree {
-        let (central, c) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .coreData)
+    static func tree(central contents: OpenMRSDatabaseLoader.Contents = .coreData) async throws -> Tree {
+        let (central, c) = try await TestTree.node("central", group: "central", on: .sqlite, contents: contents)
         let districtKind: TestDatabase = TestDatabase.all.contains(.postgres) ? .postgres : .sqlite
         let (district, d) = try await TestTree.node("district", group: "district", on: districtKind, contents: .coreData)
         let (clinicA, a) = try await TestTree.node("clinic-a", group: "clinic", on: .sqlite, contents: .coreData)
@@ -44,12 +44,19 @@ import TributarySQL
         try await Task.sleep(for: .milliseconds(5))  // distinct origin times
     }
 
-    /// The same patient's name edited at both clinics and at the central between rounds,
-    /// delivered clinic A first, clinic B first, or interleaved: the newest edit everywhere.
+    /// The same patient's name, an obs value and an encounter's void edited at both clinics and
+    /// at the central between rounds, delivered clinic A first, clinic B first, or interleaved:
+    /// the newest edit everywhere.
     @Test(arguments: ["a-first", "b-first", "interleaved"])
     func threeTiersConvergeOnTheNewestEditWhateverTheOrder(order: String) async throws {
-        let tree = try await Self.tree()
+        let tree = try await Self.tree(central: .coreAndSampleData)
         defer { Task { await tree.close() } }
+        let obs = try await tree.central.database.scalar("SELECT uuid FROM obs WHERE value_numeric IS NOT NULL ORDER BY obs_id").string ?? "?"
+        let encounter = try await tree.central.database.scalar("SELECT uuid FROM encounter WHERE voided = \(false) ORDER BY encounter_id").string ?? "?"
+        try await Self.edit(tree, tree.clinicA, "UPDATE obs SET value_numeric = 71 WHERE uuid = '\(obs)';")
+        try await Self.edit(tree, tree.clinicA, "UPDATE encounter SET voided = 1, voided_by = 1, date_voided = '2026-11-22 11:00:00', void_reason = 'duplicate (A)' WHERE uuid = '\(encounter)';")
+        try await Self.edit(tree, tree.clinicB, "UPDATE encounter SET voided = '1', voided_by = 1, date_voided = '2026-11-22 11:00:01', void_reason = 'duplicate (B)' WHERE uuid = '\(encounter)';")
+        try await Self.edit(tree, tree.central, "UPDATE obs SET value_numeric = 72 WHERE uuid = '\(obs)';")
         let person = SyncFlowTests.uuid(), name = SyncFlowTests.uuid()
         try await Self.edit(tree, tree.central, """
             INSERT INTO person (gender, creator, date_created, voided, uuid) VALUES ('F', 1, '2026-11-22 10:00:00', 0, '\(person)');
@@ -80,21 +87,29 @@ import TributarySQL
             let row = try await node.database.query("SELECT given_name, family_name FROM person_name WHERE uuid = \(name)").first
             #expect(row?.string("given_name") == "Aminata" && row?.string("family_name") == "From B", "\(node.id): \(String(describing: row))")
         }
-        let differences = try await Self.equalEverywhere(tree, ["person", "person_name"])
+        for node in tree.all {
+            let value = try await node.database.scalar("SELECT value_numeric FROM obs WHERE uuid = \(obs)").int64
+            let reason = try await node.database.scalar("SELECT void_reason FROM encounter WHERE uuid = \(encounter)").string
+            #expect(value == 72 && reason == "duplicate (B)", "\(node.id): obs \(String(describing: value)), void reason \(String(describing: reason))")
+        }
+        let differences = try await Self.equalEverywhere(tree, ["person", "person_name", "obs", "encounter"])
         #expect(differences.isEmpty, "\(differences.prefix(5))")
         let conflicts = try await tree.all.asyncMap { try await NodeStatus.read($0).conflicts }.reduce(0, +)
         #expect(conflicts > 0, "the concurrent family-name edits were seen as a conflict somewhere")
     }
 
-    /// Many rounds of random concurrent edits to shared rows at all four nodes, synced in a
-    /// random order; every round ends converged. The seed is in the failure message.
+    /// Many rounds of random concurrent edits and deletes of shared rows at all four nodes,
+    /// under a policy the seed picks, synced in a random order; every round ends converged.
+    /// The seed is in the failure message.
     @Test func randomConcurrentEditsConvergeEveryRound() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["TRIBUTARY_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
         var random = SplitMix64(seed: seed)
         let tree = try await Self.tree()
         defer { Task { await tree.close() } }
+        let policy = [ConflictPolicy.newerWins, .parentWins, .childWins][Int(seed % 3)]
+        _ = try await tree.central.changeSetting("person_name", ["policy": policy.rawValue])
         var names: [String] = []
-        for i in 0..<3 {
+        for i in 0..<4 {
             let person = SyncFlowTests.uuid(), name = SyncFlowTests.uuid()
             names.append(name)
             try await Self.edit(tree, tree.central, """
@@ -109,7 +124,11 @@ import TributarySQL
                 let node = tree.all[Int(random.next() % 4)]
                 let column = random.next() % 2 == 0 ? "given_name" : "family_name"
                 let name = names[Int(random.next() % UInt64(names.count))]
-                try await Self.edit(tree, node, "UPDATE person_name SET \(column) = '\(node.id) r\(round) \(random.next() % 1000)' WHERE uuid = '\(name)';")
+                if random.next() % 8 == 0 {
+                    try await Self.edit(tree, node, "DELETE FROM person_name WHERE uuid = '\(name)';")
+                } else {
+                    try await Self.edit(tree, node, "UPDATE person_name SET \(column) = '\(node.id) r\(round) \(random.next() % 1000)' WHERE uuid = '\(name)';")
+                }
             }
             for _ in 0..<3 {
                 let (child, parent) = tree.links[Int(random.next() % 3)]
@@ -119,7 +138,7 @@ import TributarySQL
             if random.next() % 2 == 0 { order.reverse() }
             try await TestTree.quiesce(order)
             let differences = try await Self.equalEverywhere(tree, ["person_name"])
-            #expect(differences.isEmpty, "seed \(seed), round \(round): \(differences.prefix(4))")
+            #expect(differences.isEmpty, "seed \(seed) (\(policy.rawValue)), round \(round): \(differences.prefix(4))")
             if !differences.isEmpty { return }
         }
     }

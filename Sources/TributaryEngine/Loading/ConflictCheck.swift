@@ -8,6 +8,8 @@ import TributarySQL
 /// - insert of a sync key already here with other values;
 /// - update of a row not here: deleted here (a conflict) or never arrived (applied, noted);
 /// - delete of a row changed here since the deleting node saw it.
+/// Updates and inserts are decided column by column by the policy; a delete against an
+/// update is decided for the delete (see `ConflictResolution.decideDeletion`).
 /// Every conflict is recorded with both versions, their origins, the policy and the decision.
 struct ConflictCheck {
     enum Kind: String {
@@ -78,7 +80,7 @@ struct ConflictCheck {
         guard !changed.isEmpty else { return false }
         let stamps = try await localStamps(changed, locator: locator)
         let latest = changed.compactMap { stamps[$0] ?? nil }.max()
-        let decision = ConflictResolution.decide(policy, local: latest, incoming: incomingStamp)
+        let decision = ConflictResolution.decideDeletion(policy, deleteIsIncoming: true)
         try await record(.deleteUpdated, columns: changed, localValues: values(changed) { "\(current[$0])" },
                          incomingValues: "deleted", localStamp: latest, decision: decision)
         return decision != .incoming
@@ -93,7 +95,7 @@ struct ConflictCheck {
             try await record(.updateMissing, columns: [], localValues: "absent", incomingValues: incomingValues, localStamp: nil, decision: .incoming)
             return true
         }
-        let decision = ConflictResolution.decide(policy, local: deletion.stamp, incoming: incomingStamp)
+        let decision = ConflictResolution.decideDeletion(policy, deleteIsIncoming: false)
         try await record(.updateDeleted, columns: [], localValues: "deleted", incomingValues: incomingValues, localStamp: deletion.stamp, decision: decision)
         return decision == .incoming
     }

@@ -11,10 +11,13 @@ public enum BatchCodec {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(batch.header)
         data.append(0x0A)
+        var lines: [UInt8] = []
+        lines.reserveCapacity(batch.changes.count * 800)
         for change in batch.changes {
-            data.append(try encoder.encode(change))
-            data.append(0x0A)
+            try WireJSON.write(change, into: &lines)
+            lines.append(0x0A)
         }
+        data.append(contentsOf: lines)
         data.append(try encoder.encode(Trailer(end: batch.changes.count)))
         data.append(0x0A)
         return data
@@ -38,7 +41,7 @@ public enum BatchCodec {
         var changes: [WireChange] = []
         changes.reserveCapacity(body.count)
         for (i, line) in body.enumerated() {
-            do { changes.append(try decoder.decode(WireChange.self, from: Data(line))) } catch {
+            do { changes.append(try WireJSON.change(Data(line))) } catch {
                 throw SyncError.protocolError("batch \(header.batchID), change \(i + 1): not a valid change (\(error))")
             }
         }

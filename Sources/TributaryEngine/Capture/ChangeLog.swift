@@ -67,7 +67,7 @@ public enum ChangeLog {
     static func decode(_ row: Row) throws -> CapturedChange {
         func image(_ column: String) throws -> RowImage? {
             guard let text = row.string(column) else { return nil }
-            return try JSONDecoder().decode(RowImage.self, from: Data(text.utf8))
+            return try ImageDecoding.image(text)
         }
         return CapturedChange(
             changeID: row.int("change_id") ?? 0, table: row.string("table_name") ?? "",

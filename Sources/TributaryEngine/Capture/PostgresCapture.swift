@@ -53,6 +53,16 @@ public struct PostgresCapture: CaptureDialect {
 
     public func clearLoader() -> [SQL] { [] }
 
+    public func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL {
+        let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
+        return """
+            UPDATE tributary_change c SET origin_node = v.n, origin_time = CAST(v.t AS TIMESTAMP(6))
+            FROM (VALUES \(values)) AS v(u, n, t)
+            WHERE c.change_id > \(after) AND c.table_name = \(table) AND c.source_node = \(source)
+              AND (COALESCE(c.new_row, c.old_row)::jsonb ->> 'uuid') = v.u
+            """
+    }
+
     public func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String) {
         ("json_build_object(" + keyColumns.map { literal($0) + ", \(alias).\(quote($0))" }.joined(separator: ", ") + ")::text",
          "to_jsonb(\(alias))::text")

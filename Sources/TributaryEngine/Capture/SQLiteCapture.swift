@@ -55,6 +55,17 @@ public struct SQLiteCapture: CaptureDialect {
 
     public func clearLoader() -> [SQL] { ["DELETE FROM tributary_session"] }
 
+    public func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL {
+        let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
+        return """
+            UPDATE tributary_change SET origin_node = v.column2, origin_time = v.column3
+            FROM (VALUES \(values)) AS v
+            WHERE tributary_change.change_id > \(after) AND tributary_change.table_name = \(table)
+              AND tributary_change.source_node = \(source)
+              AND json_extract(COALESCE(tributary_change.new_row, tributary_change.old_row), '$.uuid') = v.column1
+            """
+    }
+
     public func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String) {
         (keyImage(alias, keyColumns), image(alias, table.columns))
     }

@@ -47,6 +47,8 @@ public struct Loader: Sendable {
         var snapshotsOverwrite = true
         /// The depths of the origin nodes known here (parent-/child-wins).
         var depths: [String: Int] = [:]
+        /// Stamps still to be written for rows this batch wrote (see `StampFixes`).
+        var stamps: StampFixes?
     }
 
     /// `fromParent`: snapshot rows overwrite rows here (the parent's tables win at joining);
@@ -69,14 +71,28 @@ public struct Loader: Sendable {
                 try await OriginDepths.record(batch.changes, known: &progress.depths, tx: tx)
                 var fixUps: [FixUp] = []
                 var mark: (String, String)?
+                let stamps = StampFixes(dialect: dialect, source: header.source.rawValue,
+                                        after: try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0)
+                progress.stamps = stamps
                 for change in batch.changes {
                     progress.change = change
-                    if mark == nil || mark! != (change.originNode.rawValue, change.originTime) {
+                    let uuid = Self.uuid(of: change, catalog)
+                    if let uuid, stamps.isPending(change.table, uuid) {
+                        // The row's earlier change is about to be read or changed again: its stamp first.
                         try await buffer.flush(tx)
-                        for statement in dialect.markLoader(source: header.source.rawValue, originNode: change.originNode.rawValue, originTime: change.originTime) {
-                            _ = try await tx.query(statement)
+                        try await stamps.flush(tx)
+                    }
+                    let firstTouch = uuid.map { stamps.touch(change.table, $0) } ?? false
+                    if mark == nil || mark! != (change.originNode.rawValue, change.originTime) {
+                        if mark != nil, firstTouch, !change.forced, let uuid {
+                            stamps.add(change.table, uuid: uuid, node: change.originNode.rawValue, time: change.originTime)
+                        } else {
+                            try await buffer.flush(tx)
+                            for statement in dialect.markLoader(source: header.source.rawValue, originNode: change.originNode.rawValue, originTime: change.originTime) {
+                                _ = try await tx.query(statement)
+                            }
+                            mark = (change.originNode.rawValue, change.originTime)
                         }
-                        mark = (change.originNode.rawValue, change.originTime)
                     }
                     if change.forced {
                         try await applyForced(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
@@ -97,6 +113,7 @@ public struct Loader: Sendable {
                     }
                     try await tx.execute("UPDATE \(ident: fixUp.table) SET \(ident: fixUp.column) = \(value) WHERE \(KeyResolver.whereClause(fixUp.locator))")
                 }
+                try await stamps.flush(tx)
                 try await PendingReferences.resolve(catalog: catalog, resolver: resolver, tx: tx)
                 for statement in dialect.clearLoader() { try await tx.execute(statement) }
                 try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
@@ -127,6 +144,12 @@ public struct Loader: Sendable {
         }
         return Ack.Failure(table: change?.table, key: change.map { WireValue.key($0.key).description },
                            cause: change.map { "\($0.operation) \($0.table) \(WireValue.key($0.key)): \(error)" } ?? "\(error)")
+    }
+
+    /// The uuid of a change to a uuid-keyed table.
+    static func uuid(of change: WireChange, _ catalog: TableCatalog) -> String? {
+        guard change.key.count == 1, catalog[change.table]?.key.kind == .uuid, case .string(let uuid) = change.key[0] else { return nil }
+        return uuid
     }
 
     /// The uuids of a batch's uuid-keyed rows that are already here, read in bulk per table,
@@ -258,8 +281,9 @@ public struct Loader: Sendable {
         }
     }
 
-    func conflictCheck(_ entry: TableCatalog.Entry, _ change: WireChange, progress: Progress, tx: any SQLExecutor) -> ConflictCheck {
-        ConflictCheck(entry: entry, change: change, source: progress.source, local: (localNode, localDepth), depths: progress.depths, tx: tx)
+    func conflictCheck(_ entry: TableCatalog.Entry, _ change: WireChange, progress: Progress, tx: any SQLExecutor) async throws -> ConflictCheck {
+        try await progress.stamps?.flush(tx)
+        return ConflictCheck(entry: entry, change: change, source: progress.source, local: (localNode, localDepth), depths: progress.depths, tx: tx)
     }
 
     /// A wire image as local values, for comparing with the row here. A reference whose old

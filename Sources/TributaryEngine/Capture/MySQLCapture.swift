@@ -53,10 +53,11 @@ public struct MySQLCapture: CaptureDialect {
             i == 0 ? "SELECT \(s.uuid) AS u, \(s.node) AS n, \(SQLValue.datetime(s.time)) AS t" : "SELECT \(s.uuid), \(s.node), \(SQLValue.datetime(s.time))"
         }, separator: " UNION ALL ")
         return """
-            UPDATE tributary_change c JOIN (\(rows)) v
-              ON JSON_UNQUOTE(JSON_EXTRACT(COALESCE(c.new_row, c.old_row), '$.uuid')) = v.u
+            UPDATE tributary_change c
+            JOIN (SELECT change_id, JSON_UNQUOTE(JSON_EXTRACT(COALESCE(new_row, old_row), '$.uuid')) AS u FROM tributary_change
+                  WHERE change_id > \(after) AND table_name = \(table) AND source_node = \(source)) x ON x.change_id = c.change_id
+            JOIN (\(rows)) v ON v.u = x.u
             SET c.origin_node = v.n, c.origin_time = v.t
-            WHERE c.change_id > \(after) AND c.table_name = \(table) AND c.source_node = \(source)
             """
     }
 

@@ -56,10 +56,12 @@ public struct PostgresCapture: CaptureDialect {
     public func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL {
         let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
         return """
+            WITH x AS MATERIALIZED (
+              SELECT change_id, COALESCE(new_row, old_row)::jsonb ->> 'uuid' AS u FROM tributary_change
+              WHERE change_id > \(after) AND table_name = \(table) AND source_node = \(source))
             UPDATE tributary_change c SET origin_node = v.n, origin_time = CAST(v.t AS TIMESTAMP(6))
-            FROM (VALUES \(values)) AS v(u, n, t)
-            WHERE c.change_id > \(after) AND c.table_name = \(table) AND c.source_node = \(source)
-              AND (COALESCE(c.new_row, c.old_row)::jsonb ->> 'uuid') = v.u
+            FROM x JOIN (VALUES \(values)) AS v(u, n, t) ON x.u = v.u
+            WHERE c.change_id = x.change_id
             """
     }
 

@@ -58,11 +58,12 @@ public struct SQLiteCapture: CaptureDialect {
     public func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL {
         let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
         return """
+            WITH x AS MATERIALIZED (
+              SELECT change_id, json_extract(COALESCE(new_row, old_row), '$.uuid') AS u FROM tributary_change
+              WHERE change_id > \(after) AND table_name = \(table) AND source_node = \(source))
             UPDATE tributary_change SET origin_node = v.column2, origin_time = v.column3
-            FROM (VALUES \(values)) AS v
-            WHERE tributary_change.change_id > \(after) AND tributary_change.table_name = \(table)
-              AND tributary_change.source_node = \(source)
-              AND json_extract(COALESCE(tributary_change.new_row, tributary_change.old_row), '$.uuid') = v.column1
+            FROM x JOIN (VALUES \(values)) AS v ON x.u = v.column1
+            WHERE tributary_change.change_id = x.change_id
             """
     }
 

@@ -52,3 +52,42 @@ public enum LoadOrder {
         return result
     }
 }
+
+extension LoadOrder {
+    /// A rank per table: tables a table refers to rank lower; the tables of one cycle share a rank.
+    public static func ranks(_ references: [String: Set<String>]) -> [String: Int] {
+        let edges = references.mapValues { $0.filter { $0 != "" && references[$0] != nil } }
+        var ranks: [String: Int] = [:]
+        for (rank, component) in components(references.keys.sorted(), edges).enumerated() {
+            for table in component { ranks[table] = rank }
+        }
+        return ranks
+    }
+
+    /// Within each run of consecutive inserts, the rows of referenced tables first (a stable
+    /// sort by rank): a change log interleaves tables row by row (person, patient, visit,
+    /// encounter, obs… for each patient), and written in that order every row would wait for
+    /// the one before it. Inserts of different rows commute, so nothing else changes; updates
+    /// and deletes stay where they are and end a run. Tables without a rank keep their place
+    /// relative to each other, after the ranked ones.
+    public static func arrangeInserts(_ changes: [WireChange], ranks: [String: Int]) -> [WireChange] {
+        var result: [WireChange] = []
+        result.reserveCapacity(changes.count)
+        var run: [WireChange] = []
+        func close() {
+            let order = run.indices.sorted { (ranks[run[$0].table] ?? Int.max, $0) < (ranks[run[$1].table] ?? Int.max, $1) }
+            result.append(contentsOf: order.map { run[$0] })
+            run.removeAll(keepingCapacity: true)
+        }
+        for change in changes {
+            if change.operation == .insert, !change.forced {
+                run.append(change)
+            } else {
+                close()
+                result.append(change)
+            }
+        }
+        close()
+        return result
+    }
+}

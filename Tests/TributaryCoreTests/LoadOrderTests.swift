@@ -19,3 +19,23 @@ import TributaryCore
         #expect(cycle.last! - cycle.first! == 3, "\(order)")
     }
 }
+
+@Suite struct InsertArrangementTests {
+    static func insert(_ table: String, _ id: String, _ op: ChangeOperation = .insert) -> WireChange {
+        WireChange(table: table, operation: op, key: [.string(id)], row: [:], old: op == .insert ? nil : [:], originNode: "n", originTime: id)
+    }
+
+    @Test func insertsOfReferencedTablesComeFirstWithinARunAndNothingElseMoves() {
+        let ranks = LoadOrder.ranks(["person": ["users"], "users": ["person"], "patient": ["person"], "encounter": ["patient"], "obs": ["encounter", "obs", "person"]])
+        #expect(ranks["person"] == ranks["users"], "a cycle shares its rank")
+        #expect(ranks["person"]! < ranks["patient"]! && ranks["patient"]! < ranks["encounter"]! && ranks["encounter"]! < ranks["obs"]!)
+        let changes = [
+            Self.insert("person", "p1"), Self.insert("patient", "pt1"), Self.insert("encounter", "e1"), Self.insert("obs", "o1"), Self.insert("obs", "o2"),
+            Self.insert("person", "p2"), Self.insert("users", "u1"), Self.insert("patient", "pt2"), Self.insert("unknown", "x1"), Self.insert("obs", "o3"),
+            Self.insert("obs", "o1", .update),
+            Self.insert("obs", "o4"), Self.insert("person", "p3"),
+        ]
+        let arranged = LoadOrder.arrangeInserts(changes, ranks: ranks).map { $0.key[0].description }
+        #expect(arranged == ["p1", "p2", "u1", "pt1", "pt2", "e1", "o1", "o2", "o3", "x1", "o1", "p3", "o4"])
+    }
+}

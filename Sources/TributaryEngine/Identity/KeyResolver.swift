@@ -15,6 +15,8 @@ public final class KeyResolver {
     /// Runs before every lookup in the database: the loader writes its buffered rows
     /// first, so that a lookup sees every row the batch has written so far.
     public var beforeLookup: (() async throws -> Void)?
+    /// The keys of the rows the batch being loaded writes, by table (a miss on one of them asks for all).
+    public var batchKeys: [String: Set<WireKey>] = [:]
 
     public init(db: any SQLExecutor, catalog: TableCatalog) {
         self.db = db
@@ -155,6 +157,28 @@ public final class KeyResolver {
 
     // MARK: wire → local
 
+    /// Resolves many uuid keys of `table` at once into the cache, so that the loader does not
+    /// ask row by row (each question also forces the pending multi-row INSERT out). Keys not
+    /// found are asked again when needed: the batch itself may write their rows.
+    public func prefetch(table: String, column: String, keys: Set<WireKey>) async throws {
+        guard let entry = catalog[table], entry.key.kind == .uuid, entry.table.column(column) != nil else { return }
+        let cacheKey = table + "." + column
+        let uuids = keys.compactMap { key -> String? in
+            guard key.count == 1, case .string(let uuid) = key[0], incoming[cacheKey]?[key] == nil else { return nil }
+            return uuid
+        }
+        guard !uuids.isEmpty else { return }
+        try await beforeLookup?()
+        let columns = column == "uuid" ? ["uuid"] : ["uuid", column]
+        for chunk in uuids.chunked(500) {
+            let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+            for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE uuid IN (\(list))") {
+                guard let uuid = row.string("uuid") else { continue }
+                incoming[cacheKey, default: [:]][[.string(uuid)]] = row[column]
+            }
+        }
+    }
+
     /// The local key columns and values that locate the row with `key` (nil when a
     /// referenced parent is not here).
     public func localLocator(_ entry: TableCatalog.Entry, key: WireKey) async throws -> [(String, SQLValue)]? {
@@ -187,6 +211,11 @@ public final class KeyResolver {
     public func localValue(table: String, column: String, key: WireKey) async throws -> SQLValue? {
         let cacheKey = table + "." + column
         if let cached = incoming[cacheKey]?[key] { return cached }
+        if let written = batchKeys[table], written.count > 1, written.contains(key) {
+            // A row the batch writes: those of its rows written by now, all in one question.
+            try await prefetch(table: table, column: column, keys: written)
+            if let cached = incoming[cacheKey]?[key] { return cached }
+        }
         let entry = try entry(table)
         guard let locator = try await localLocator(entry, key: key) else { return nil }
         let value: SQLValue

@@ -55,6 +55,7 @@ public struct Loader: Sendable {
     /// from a child they only add rows (what the child alone holds).
     public func apply(_ batch: Batch, fromParent: Bool = true) async -> Ack {
         let header = batch.header
+        let changes = LoadOrder.arrangeInserts(batch.changes, ranks: Self.ranks(catalog))
         let progress = Progress()
         progress.snapshotsOverwrite = fromParent
         progress.source = header.source
@@ -66,7 +67,9 @@ public struct Loader: Sendable {
                 let resolver = KeyResolver(db: tx, catalog: catalog)
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
+                resolver.batchKeys = progress.incoming
                 var present = try await Self.presentKeys(batch.changes, catalog: catalog, tx: tx)
+                try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
                 progress.depths = try await OriginDepths.read(tx)
                 try await OriginDepths.record(batch.changes, known: &progress.depths, tx: tx)
                 var fixUps: [FixUp] = []
@@ -74,7 +77,7 @@ public struct Loader: Sendable {
                 let stamps = StampFixes(dialect: dialect, source: header.source.rawValue,
                                         after: try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0)
                 progress.stamps = stamps
-                for change in batch.changes {
+                for change in changes {
                     progress.change = change
                     let uuid = Self.uuid(of: change, catalog)
                     if let uuid, stamps.isPending(change.table, uuid) {
@@ -144,6 +147,34 @@ public struct Loader: Sendable {
         }
         return Ack.Failure(table: change?.table, key: change.map { WireValue.key($0.key).description },
                            cause: change.map { "\($0.operation) \($0.table) \(WireValue.key($0.key)): \(error)" } ?? "\(error)")
+    }
+
+    /// The local ids of every row the batch refers to that is here already, read in bulk per
+    /// referenced table before the first change is applied.
+    static func prefetchReferences(_ changes: [WireChange], catalog: TableCatalog, resolver: KeyResolver) async throws {
+        var wanted: [String: (table: String, column: String, keys: Set<WireKey>)] = [:]
+        for change in changes where change.operation != .delete {
+            guard let entry = catalog[change.table], let row = change.row else { continue }
+            for reference in entry.references {
+                guard case .key(let target)? = row[reference.column] else { continue }
+                let id = reference.targetTable + "." + reference.targetColumn
+                wanted[id, default: (reference.targetTable, reference.targetColumn, [])].keys.insert(target)
+            }
+        }
+        for (_, want) in wanted.sorted(by: { $0.key < $1.key }) {
+            try await resolver.prefetch(table: want.table, column: want.column, keys: want.keys)
+        }
+    }
+
+    /// Each table's place in reference order (typed values count as references to their targets).
+    static func ranks(_ catalog: TableCatalog) -> [String: Int] {
+        var references: [String: Set<String>] = [:]
+        for entry in catalog.synced {
+            var targets = Set(entry.references.map(\.targetTable))
+            for target in entry.typedValue?.targets.values.map(\.table) ?? [] { targets.insert(target) }
+            references[entry.name] = targets
+        }
+        return LoadOrder.ranks(references)
     }
 
     /// The uuid of a change to a uuid-keyed table.

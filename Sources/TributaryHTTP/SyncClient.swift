@@ -75,8 +75,19 @@ public final class SyncClient: Sendable {
         try await node.adoptSettings(settings)
         try await node.route()
         var stopped = Set<String>()
-        for pending in try await node.pending(for: parent) where !stopped.contains(pending.channel) {
-            let batch = try await node.batch(pending)
+        let pendings = try await node.pending(for: parent)
+        // The next batch is read while the parent applies this one.
+        var next: (batchID: Int64, task: Task<Batch, any Error>)?
+        defer { next?.task.cancel() }
+        for (index, pending) in pendings.enumerated() where !stopped.contains(pending.channel) {
+            let batch: Batch
+            if let prefetched = next, prefetched.batchID == pending.batchID { batch = try await prefetched.task.value } else { batch = try await node.batch(pending) }
+            next?.task.cancel()
+            next = nil
+            if let following = pendings[(index + 1)...].first(where: { !stopped.contains($0.channel) }) {
+                let node = self.node
+                next = (following.batchID, Task { try await node.batch(following) })
+            }
             let (status, body) = try await send(.POST, Wire.batches, body: try BatchCodec.encode(batch), authenticated: secret)
             guard status == .ok, let ack = try? JSONDecoder().decode(Ack.self, from: body) else {
                 throw TransportError(description: "push of batch \(pending.batchID) to \(parentURL) failed: \(Self.message(body, status))")

@@ -102,15 +102,24 @@ public final class SyncClient: Sendable {
             }
         }
         var excluded = Set<String>()
+        // The parent reads and sends the next batch while this node applies the current one.
+        var following: Task<(HTTPResponseStatus, Data), any Error>?
+        defer { following?.cancel() }
         while true {
             let query = excluded.isEmpty ? "" : "?exclude=" + excluded.sorted().joined(separator: ",")
-            let (status, body) = try await send(.GET, Wire.batches + query, body: nil, authenticated: secret)
+            let (status, body): (HTTPResponseStatus, Data)
+            if let asked = following { (status, body) = try await asked.value } else {
+                (status, body) = try await send(.GET, Wire.batches + query, body: nil, authenticated: secret)
+            }
+            following = nil
             if status == .noContent { break }
             guard status == .ok else { throw TransportError(description: "pull from \(parentURL) failed: \(Self.message(body, status))") }
             let batch = try BatchCodec.decode(body)
             guard batch.header.target == node.id else {
                 throw TransportError(description: "the parent sent batch \(batch.header.batchID) meant for \(batch.header.target)")
             }
+            let next = Wire.batches + (query.isEmpty ? "?" : query + "&") + "after=\(batch.header.batchID)"
+            following = Task { try await self.send(.GET, next, body: nil, authenticated: secret) }
             let ack = await node.apply(batch)
             let (ackStatus, ackBody) = try await send(.POST, Wire.acks, body: try JSONEncoder().encode(ack), authenticated: secret)
             guard ackStatus == .noContent || ackStatus == .ok else {
@@ -122,6 +131,9 @@ public final class SyncClient: Sendable {
                 report.pullFailed += 1
                 report.failures.append("batch \(batch.header.batchID) from \(parent) failed here: \(ack.failure?.cause ?? "unknown cause")")
                 excluded.insert(batch.header.channel)
+                // What was asked for meanwhile may follow the failed batch in its channel: ask again.
+                following?.cancel()
+                following = nil
             } else if !ack.duplicate {
                 report.rows += ack.applied
             }

@@ -51,7 +51,13 @@ public enum SyncServer {
             guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
             let excluded = Set((request.uri.queryParameters["exclude"].map(String.init) ?? "").split(separator: ",").map(String.init))
             try await node.route()
-            guard let pending = try await node.pending(for: child, excluding: excluded).first else { return Response(status: .noContent) }
+            var candidates = try await node.pending(for: child, excluding: excluded)[...]
+            // `after=ID`: the child is still applying batch ID and asks for the one that follows it.
+            if let after = request.uri.queryParameters["after"].flatMap({ Int64(String($0)) }),
+               let position = candidates.firstIndex(where: { $0.batchID == after }) {
+                candidates = candidates[(position + 1)...]
+            }
+            guard let pending = candidates.first else { return Response(status: .noContent) }
             let body = try BatchCodec.encode(try await node.batch(pending))
             if (request.headers[.acceptEncoding] ?? "").contains(BodyCompression.gzip) {
                 return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .contentEncoding: BodyCompression.gzip],

@@ -180,6 +180,18 @@ import TributarySQL
         try await pair.sync()
         #expect(try await pair.both(name) == [["Amina M.", "Merged"], ["Amina M.", "Merged"]], "manual: merged values everywhere")
 
+        // Decided at both nodes, differently, before they sync: the later decision everywhere.
+        try await pair.edit(parentDB, "UPDATE person_name SET family_name = 'Parent 4' WHERE uuid = '\(name)';")
+        try await pair.edit(childDB, "UPDATE person_name SET family_name = 'Child 4' WHERE uuid = '\(name)';")
+        try await pair.sync()
+        let atParent = try await pair.pending(pair.parent), atChild = try await pair.pending(pair.child)
+        #expect(atParent.count == 1 && atChild.count == 1)
+        try await pair.parent.resolveConflict(atParent[0], take: .local)
+        try await Task.sleep(for: .milliseconds(15))
+        try await pair.child.resolveConflict(atChild[0], take: .local)
+        try await pair.sync()
+        #expect(try await pair.both(name) == [["Amina M.", "Child 4"], ["Amina M.", "Child 4"]], "the child decided last")
+
         // Update here, delete there: the parent keeps its row, decided as the parent's.
         (person, name) = try await pair.newName()
         try await pair.edit(parentDB, "UPDATE person_name SET family_name = 'Changed' WHERE uuid = '\(name)';")

@@ -62,6 +62,19 @@ enum ForcedChanges {
             """)
     }
 
+    /// The origin of the last captured change of the row when it was a decision (forced), else nil.
+    static func lastDecision(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)], localNode: NodeID, tx: any SQLExecutor) async throws -> OriginStamp? {
+        let dialect = CaptureDialects.dialect(for: tx.syntax)
+        let key = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key
+        guard let row = try await tx.query("""
+            SELECT origin_node, origin_time, forced FROM tributary_change
+            WHERE table_name = \(entry.name) AND target_node IS NULL
+              AND pk = (SELECT \(SQL(trusted: key)) FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator)))
+            ORDER BY change_id DESC LIMIT 1
+            """).first, (row.int("forced") ?? 0) != 0, let time = ColumnKind.datetime.normalize(row["origin_time"]).string else { return nil }
+        return OriginStamp(time: time, node: row.string("origin_node") ?? localNode.rawValue)
+    }
+
     /// Conflicts about the row still waiting here are settled by a decision taken elsewhere.
     static func closePending(table: String, key: WireKey, tx: any SQLExecutor) async throws {
         try await tx.execute("""

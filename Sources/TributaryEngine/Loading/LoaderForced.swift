@@ -10,6 +10,12 @@ extension Loader {
         try await buffer.flush(tx)
         let after = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0
         let locator = try await resolver.localLocator(entry, key: change.key)
+        // Two people deciding the same conflict at two nodes: the later decision stays everywhere.
+        if let locator, let here = try await ForcedChanges.lastDecision(entry, locator, localNode: localNode, tx: tx),
+           here > OriginStamp(time: change.originTime, node: change.originNode.rawValue) {
+            progress.warnings.append("\(entry.name) \(WireValue.key(change.key)): a decision from \(change.originNode) was older than the one taken here (\(here)); kept this one")
+            return
+        }
         let pkBefore = try await ForcedChanges.recordedKey(entry, locator, tx)
         try await applyChange(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
         try await buffer.flush(tx)

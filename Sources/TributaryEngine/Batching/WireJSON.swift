@@ -21,18 +21,22 @@ enum WireJSON {
         case is NSNull: return .null
         case let text as String: return .string(text)
         case let parts as [Any]: return .key(try parts.map(value))
-        case let number as NSNumber:
-            // JSONSerialization marks true/false as 'c'; numbers with a fraction or exponent as 'd'.
-            switch String(cString: number.objCType) {
-            case "c", "B": return .bool(number.boolValue)
-            case "d", "f":
-                // As Codable reads it: a whole number is an integer (the column's kind decides later).
-                let v = exactDouble(number)
-                if v.rounded() == v, abs(v) < 9.2e18 { return .int(Int64(v)) }
-                return .double(v)
-            default: return .int(number.int64Value)
-            }
+        case let number as NSNumber: return scalar(number)
         default: throw Invalid(description: "unexpected value \(type(of: any))")
+        }
+    }
+
+    /// A JSON number or boolean as Codable reads it: JSONSerialization marks true/false as 'c'
+    /// and numbers with a fraction or exponent as 'd'; a whole number is an integer (the
+    /// column's kind decides later).
+    static func scalar(_ number: NSNumber) -> WireValue {
+        switch String(cString: number.objCType) {
+        case "c", "B": return .bool(number.boolValue)
+        case "d", "f":
+            let v = exactDouble(number)
+            if v.rounded() == v, abs(v) < 9.2e18 { return .int(Int64(v)) }
+            return .double(v)
+        default: return .int(number.int64Value)
         }
     }
 

@@ -27,6 +27,23 @@ public protocol CaptureDialect: Sendable {
 extension CaptureDialect {
     func quote(_ name: String) -> String { syntax.quote(name) }
     func literal(_ text: String) -> String { syntax.literal(text) }
+
+    /// The `pk` the triggers record for the row `t` of the entry's table.
+    func rowKey(_ entry: TableCatalog.Entry) -> SQL {
+        SQL(trusted: snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key)
+    }
+
+    /// `pk = …` for the captured changes of the row at `locator`.
+    func rowKeyMatch(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)]) -> SQL {
+        "pk = (SELECT \(rowKey(entry)) FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator)))"
+    }
+
+    /// A timestamp in a SELECT list: PostgreSQL types an untyped parameter there as text,
+    /// which a timestamp column refuses.
+    func timestamp(_ text: String) -> SQL {
+        let value = SQLValue.datetime(text)
+        return syntax == .postgres ? "CAST(\(value) AS TIMESTAMP(6))" : "\(value)"
+    }
 }
 
 public enum CaptureDialects {

@@ -20,14 +20,11 @@ enum ImageDecoding {
         case is NSNull: return .null
         case let text as String: return .string(text)
         case let number as NSNumber:
-            switch String(cString: number.objCType) {
-            case "c", "B": return .bool(number.boolValue)
-            case "d", "f":
-                // As Codable read it before: a whole number is an integer.
-                let v = WireJSON.exactDouble(number)
-                if v.rounded() == v, abs(v) < 9.2e18 { return .integer(Int64(v)) }
-                return .number(v)
-            default: return .integer(number.int64Value)
+            switch WireJSON.scalar(number) {
+            case .bool(let v): return .bool(v)
+            case .double(let v): return .number(v)
+            case .int(let v): return .integer(v)
+            default: return .null
             }
         default:
             // A nested value (a JSON column's content in PostgreSQL's image) travels as its text.

@@ -38,8 +38,21 @@ public struct TableCatalog: Sendable {
         public var syncs: Bool { setting.enabled && key.kind != .none }
     }
 
-    public var entries: [Entry] { didSet { index = Self.index(entries) } }
+    public var entries: [Entry] { didSet { index = Self.index(entries); loadRanks = Self.ranks(entries) } }
     private var index: [String: Int] = [:]
+    /// Each synced table's place in reference order (typed values count as references to
+    /// their targets); the loader writes a batch's inserts of lower ranks first.
+    public private(set) var loadRanks: [String: Int] = [:]
+
+    static func ranks(_ entries: [Entry]) -> [String: Int] {
+        var references: [String: Set<String>] = [:]
+        for entry in entries where entry.syncs {
+            var targets = Set(entry.references.map(\.targetTable))
+            for target in entry.typedValue?.targets.values.map(\.table) ?? [] { targets.insert(target) }
+            references[entry.name] = targets
+        }
+        return LoadOrder.ranks(references)
+    }
 
     static func index(_ entries: [Entry]) -> [String: Int] {
         Dictionary(entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -70,6 +83,7 @@ public struct TableCatalog: Sendable {
             return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references, typedValue: typedValue)
         }
         index = Self.index(entries)  // property observers do not run in an initializer
+        loadRanks = Self.ranks(entries)
     }
 
     public subscript(_ name: String) -> Entry? { index[name].map { entries[$0] } }

@@ -120,12 +120,10 @@ struct ConflictCheck {
     /// For each column, the origin of the last captured change here that set it (nil: set
     /// before capture began). Read from the row's changes in the log, newest first.
     func localStamps(_ columns: [String], locator: [(String, SQLValue)]) async throws -> [String: OriginStamp?] {
-        let dialect = CaptureDialects.dialect(for: tx.syntax)
-        let key = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key
         let rows = try await tx.query("""
             SELECT operation, new_row, old_row, origin_node, origin_time FROM tributary_change
             WHERE table_name = \(entry.name) AND target_node IS NULL
-              AND pk = (SELECT \(SQL(trusted: key)) FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator)))
+              AND \(CaptureDialects.dialect(for: tx.syntax).rowKeyMatch(entry, locator))
             ORDER BY change_id DESC LIMIT 200
             """)
         var stamps: [String: OriginStamp?] = [:]

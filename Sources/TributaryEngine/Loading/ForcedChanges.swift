@@ -8,9 +8,8 @@ enum ForcedChanges {
     /// The key a captured change of this row is recorded by (nil when the row is not here).
     static func recordedKey(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)]?, _ tx: any SQLExecutor) async throws -> String? {
         guard let locator else { return nil }
-        let dialect = CaptureDialects.dialect(for: tx.syntax)
-        let key = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key
-        return try await tx.query("SELECT \(SQL(trusted: key)) AS k FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator))")
+        let key = CaptureDialects.dialect(for: tx.syntax).rowKey(entry)
+        return try await tx.query("SELECT \(key) AS k FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator))")
             .first?.string("k")
     }
 
@@ -35,13 +34,8 @@ enum ForcedChanges {
                        tx: any SQLExecutor) async throws {
         let dialect = CaptureDialects.dialect(for: tx.syntax)
         let images = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t")
-        func time(_ text: String) -> SQL {
-            let value = SQLValue.datetime(text)
-            // PostgreSQL types an untyped parameter in a SELECT list as text, which a timestamp column refuses.
-            return tx.syntax == .postgres ? "CAST(\(value) AS TIMESTAMP(6))" : "\(value)"
-        }
-        let now = time(Clock.nowText())
-        let originTime = origin.map { time($0.time) } ?? now
+        let now = dialect.timestamp(Clock.nowText())
+        let originTime = origin.map { dialect.timestamp($0.time) } ?? now
         try await tx.execute("""
             INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
               source_node, origin_node, origin_time, forced)
@@ -53,8 +47,7 @@ enum ForcedChanges {
 
     /// A delete decided here of a row already gone: its last delete, again, forced.
     static func reemitDeletion(changeID: Int64, tx: any SQLExecutor) async throws {
-        let now = SQLValue.datetime(Clock.nowText())
-        let stamp: SQL = tx.syntax == .postgres ? "CAST(\(now) AS TIMESTAMP(6))" : "\(now)"
+        let stamp = CaptureDialects.dialect(for: tx.syntax).timestamp(Clock.nowText())
         try await tx.execute("""
             INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
               source_node, origin_node, origin_time, forced)
@@ -64,12 +57,10 @@ enum ForcedChanges {
 
     /// The origin of the last captured change of the row when it was a decision (forced), else nil.
     static func lastDecision(_ entry: TableCatalog.Entry, _ locator: [(String, SQLValue)], localNode: NodeID, tx: any SQLExecutor) async throws -> OriginStamp? {
-        let dialect = CaptureDialects.dialect(for: tx.syntax)
-        let key = dialect.snapshotImages(of: entry.table, keyColumns: Capture.recordedKey(entry), alias: "t").key
         guard let row = try await tx.query("""
             SELECT origin_node, origin_time, forced FROM tributary_change
             WHERE table_name = \(entry.name) AND target_node IS NULL
-              AND pk = (SELECT \(SQL(trusted: key)) FROM \(ident: entry.name) t WHERE \(KeyResolver.whereClause(locator)))
+              AND \(CaptureDialects.dialect(for: tx.syntax).rowKeyMatch(entry, locator))
             ORDER BY change_id DESC LIMIT 1
             """).first, (row.int("forced") ?? 0) != 0, let time = ColumnKind.datetime.normalize(row["origin_time"]).string else { return nil }
         return OriginStamp(time: time, node: row.string("origin_node") ?? localNode.rawValue)

@@ -55,7 +55,7 @@ public struct Loader: Sendable {
     /// from a child they only add rows (what the child alone holds).
     public func apply(_ batch: Batch, fromParent: Bool = true) async -> Ack {
         let header = batch.header
-        let changes = LoadOrder.arrangeInserts(batch.changes, ranks: Self.ranks(catalog))
+        let changes = LoadOrder.arrangeInserts(batch.changes, ranks: catalog.loadRanks)
         let progress = Progress()
         progress.snapshotsOverwrite = fromParent
         progress.source = header.source
@@ -164,17 +164,6 @@ public struct Loader: Sendable {
         for (_, want) in wanted.sorted(by: { $0.key < $1.key }) {
             try await resolver.prefetch(table: want.table, column: want.column, keys: want.keys)
         }
-    }
-
-    /// Each table's place in reference order (typed values count as references to their targets).
-    static func ranks(_ catalog: TableCatalog) -> [String: Int] {
-        var references: [String: Set<String>] = [:]
-        for entry in catalog.synced {
-            var targets = Set(entry.references.map(\.targetTable))
-            for target in entry.typedValue?.targets.values.map(\.table) ?? [] { targets.insert(target) }
-            references[entry.name] = targets
-        }
-        return LoadOrder.ranks(references)
     }
 
     /// The uuid of a change to a uuid-keyed table.

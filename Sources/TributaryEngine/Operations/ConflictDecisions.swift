@@ -52,10 +52,9 @@ extension SyncNode {
         let columns = (row.string("columns") ?? "").split(separator: ",").map(String.init)
         let now = Clock.nowText()
         func decision(_ operation: ChangeOperation, _ values: [String: WireValue]?) -> WireChange {
-            WireChange(table: table, operation: operation, key: parked.key, row: values, old: nil, originNode: id_, originTime: now,
+            WireChange(table: table, operation: operation, key: parked.key, row: values, old: nil, originNode: self.id, originTime: now,
                        originDepth: depth, forced: true)
         }
-        let id_ = self.id
         let loader = Loader(database: database, catalog: catalog, localNode: self.id, localDepth: depth, logger: logger)
         switch take {
         case .incoming:

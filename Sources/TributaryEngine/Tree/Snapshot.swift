@@ -51,9 +51,7 @@ public struct Snapshot: Sendable {
     @discardableResult
     public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID, in tx: any SQLExecutor, mode: Mode = .rows) async throws -> Int {
         let dialect = CaptureDialects.dialect(for: database.syntax)
-        let stamp = SQLValue.datetime(Clock.nowText())
-        // PostgreSQL types an untyped parameter in a SELECT list as text, which a timestamp column refuses.
-        let now: SQL = database.syntax == .postgres ? "CAST(\(stamp) AS TIMESTAMP(6))" : "\(stamp)"
+        let now = dialect.timestamp(Clock.nowText())
         let hold = Self.holdTag(target)
         var total = 0
         for entry in tables {

@@ -138,14 +138,9 @@ final class MariaDBResultBuffers {
             return .double(buffer.load(as: Double.self))
         case .temporal(let type):
             let t = buffer.load(as: MYSQL_TIME.self)
-            let date = String(format: "%04u-%02u-%02u", t.year, t.month, t.day)
+            let date = CivilTime.dateText(year: Int64(t.year), month: Int64(t.month), day: Int64(t.day))
             if type == MYSQL_TYPE_DATE { return .date(date) }
-            var time = String(format: "%02u:%02u:%02u", t.hour, t.minute, t.second)
-            if t.second_part > 0 {
-                var digits = String(format: "%06lu", t.second_part)
-                while digits.hasSuffix("0") { digits.removeLast() }
-                time += "." + digits
-            }
+            let time = CivilTime.timeText(hour: Int64(t.hour), minute: Int64(t.minute), second: Int64(t.second), microsecond: Int64(t.second_part))
             if type == MYSQL_TYPE_TIME { return .text((t.neg != 0 ? "-" : "") + time) }
             return .datetime(date + " " + time)
         case .decimal, .text, .binary:

@@ -74,7 +74,7 @@ public final class PostgresDatabase: Database {
 }
 
 /// Statements on one connection (inside or outside a transaction).
-struct PostgresSession: SQLExecutor {
+struct PostgresSession: SQLExecutor, BulkInserting {
     let connection: PostgresConnection
     let logger: Logger
     var syntax: SQLSyntax { .postgres }
@@ -97,6 +97,24 @@ struct PostgresSession: SQLExecutor {
             rows.append(Row(columns: columns, values: values))
         }
         return rows
+    }
+
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+        guard !rows.isEmpty else { return }
+        // postgres-nio quotes the names without doubling quotes inside them: such a name takes the INSERT path.
+        if table.contains("\"") || columns.contains(where: { $0.contains("\"") }) {
+            let tuples = SQL.join(rows.map { "(\(SQL.join($0.map { "\($0)" }, separator: ", ")))" }, separator: ", ")
+            try await execute("INSERT INTO \(ident: table) (\(idents: columns)) VALUES \(tuples)")
+            return
+        }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(rows.count * columns.count * 12)
+        PostgresCopyText.append(rows, to: &buffer)
+        do {
+            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(buffer) }
+        } catch let error as PSQLError {
+            throw DatabaseError(.statement, Self.message(error), sql: "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
+        }
     }
 
     private func run(_ sql: SQL) async throws -> PostgresQueryResult {

@@ -55,12 +55,14 @@ public enum ColumnKind: String, Sendable, Codable, Hashable {
 
     /// `2020-01-02T03:04:05.000000` and `2020-01-02 03:04:05` are the same instant.
     static func canonicalDatetime(_ text: String) -> String {
-        var s = text.replacingOccurrences(of: "T", with: " ")
-        if let dot = s.firstIndex(of: ".") {
-            var fraction = String(s[s.index(after: dot)...])
-            while fraction.hasSuffix("0") { fraction.removeLast() }
-            s = String(s[..<dot]) + (fraction.isEmpty ? "" : "." + fraction)
+        // Most values are canonical already; Foundation's string search is slow enough to show.
+        let utf8 = text.utf8
+        guard utf8.contains(UInt8(ascii: "T")) || utf8.contains(UInt8(ascii: ".")) else { return text }
+        var bytes = utf8.map { $0 == UInt8(ascii: "T") ? UInt8(ascii: " ") : $0 }
+        if let dot = bytes.firstIndex(of: UInt8(ascii: ".")) {
+            while bytes.count > dot + 1, bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
+            if bytes.count == dot + 1 { bytes.removeLast() }
         }
-        return s
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

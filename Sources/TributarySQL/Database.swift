@@ -26,3 +26,10 @@ extension SQLExecutor {
         try await query(sql).first?.values.first ?? .null
     }
 }
+
+/// A dialect with a faster way than a multi-row INSERT to write many rows into one table
+/// (PostgreSQL's COPY: no statement to parse, no bind per value). Triggers and constraints
+/// apply as for INSERT.
+public protocol BulkInserting: SQLExecutor {
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws
+}

@@ -3,71 +3,66 @@ import TributaryCore
 
 /// The batch line format (one JSON object per change), written and read without Codable:
 /// Foundation's `JSONDecoder` spent about 60 µs per row and `JSONEncoder` about 35 µs on an obs
-/// row, the largest share of a sync's CPU; `JSONSerialization` reads the same text in about
-/// 20 µs, and writing JSON by hand takes a few. The Codable forms of `WireChange` stay (bundle
+/// row, the largest share of a sync's CPU; `JSONSerialization` about 20 µs; `JSONScanner` and
+/// writing by hand take a few. The Codable forms of `WireChange` stay (bundle
 /// files, parked conflicts) and read this output unchanged (tested).
 enum WireJSON {
     struct Invalid: Error, CustomStringConvertible { let description: String }
 
     // MARK: reading
 
-    static func object(_ data: Data) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Invalid(description: "not a JSON object") }
-        return object
-    }
-
-    static func value(_ any: Any) throws -> WireValue {
-        switch any {
-        case is NSNull: return .null
-        case let text as String: return .string(text)
-        case let parts as [Any]: return .key(try parts.map(value))
-        case let number as NSNumber: return scalar(number)
-        default: throw Invalid(description: "unexpected value \(type(of: any))")
+    static func value(_ node: JSONNode) throws -> WireValue {
+        switch node {
+        case .null: return .null
+        case .string(let text): return .string(text)
+        case .array(let parts): return .key(try parts.map(value))
+        case .bool(let v): return .bool(v)
+        case .integer(let v): return .int(v)
+        case .double(let v): return wholeOrDouble(v)
+        case .object: throw Invalid(description: "unexpected object")
         }
     }
 
-    /// A JSON number or boolean as Codable reads it: JSONSerialization marks true/false as 'c'
-    /// and numbers with a fraction or exponent as 'd'; a whole number is an integer (the
-    /// column's kind decides later).
-    static func scalar(_ number: NSNumber) -> WireValue {
-        switch String(cString: number.objCType) {
-        case "c", "B": return .bool(number.boolValue)
-        case "d", "f":
-            let v = exactDouble(number)
-            if v.rounded() == v, abs(v) < 9.2e18 { return .int(Int64(v)) }
-            return .double(v)
-        default: return .int(number.int64Value)
+    /// As Codable reads a number: a whole one is an integer (`1.0` too; the column's kind decides later).
+    static func wholeOrDouble(_ v: Double) -> WireValue {
+        if v.rounded() == v, abs(v) < 9.2e18 { return .int(Int64(v)) }
+        return .double(v)
+    }
+
+    static func row(_ node: JSONNode?) throws -> [String: WireValue]? {
+        switch node {
+        case nil, .null?: return nil
+        case .object(let members)?:
+            var row: [String: WireValue] = [:]
+            row.reserveCapacity(members.count)
+            for (column, v) in members { row[column] = try value(v) }
+            return row
+        default: throw Invalid(description: "a row must be an object")
         }
     }
 
-    /// JSONSerialization reads some numbers as `NSDecimalNumber`, whose `doubleValue` can be off
-    /// in the last digit; its text reads back exactly.
-    static func exactDouble(_ number: NSNumber) -> Double {
-        if number is NSDecimalNumber, let exact = Double(number.stringValue) { return exact }
-        return number.doubleValue
-    }
-
-    static func row(_ any: Any?) throws -> [String: WireValue]? {
-        guard let any, !(any is NSNull) else { return nil }
-        guard let object = any as? [String: Any] else { throw Invalid(description: "a row must be an object") }
-        var row: [String: WireValue] = [:]
-        row.reserveCapacity(object.count)
-        for (column, v) in object { row[column] = try value(v) }
-        return row
-    }
-
-    static func change(_ data: Data) throws -> WireChange {
-        let o = try object(data)
+    static func change<Bytes: Collection>(_ line: Bytes) throws -> WireChange where Bytes.Element == UInt8 {
+        guard case .object(let members) = try JSONScanner.parse(line) else { throw Invalid(description: "not a JSON object") }
+        var fields: [String: JSONNode] = [:]
+        for (name, v) in members { fields[name] = v }
         func text(_ key: String) throws -> String {
-            guard let v = o[key] as? String else { throw Invalid(description: "'\(key)' is missing or not text") }
+            guard case .string(let v)? = fields[key] else { throw Invalid(description: "'\(key)' is missing or not text") }
             return v
         }
+        func flag(_ key: String) -> Bool {
+            switch fields[key] {
+            case .bool(let v)?: v
+            case .integer(let v)?: v != 0
+            default: false
+            }
+        }
         guard let operation = ChangeOperation(rawValue: try text("op")) else { throw Invalid(description: "unknown op") }
-        guard case .key(let key) = try value(o["key"] ?? NSNull()) else { throw Invalid(description: "'key' must be an array") }
-        let flag = { (name: String) -> Bool in (o[name] as? NSNumber)?.boolValue ?? false }
-        return WireChange(table: try text("table"), operation: operation, key: key, row: try row(o["row"]), old: try row(o["old"]),
+        guard case .key(let key) = try value(fields["key"] ?? .null) else { throw Invalid(description: "'key' must be an array") }
+        var depth: Int?
+        if case .integer(let v)? = fields["origin_depth"] { depth = Int(v) }
+        return WireChange(table: try text("table"), operation: operation, key: key, row: try row(fields["row"]), old: try row(fields["old"]),
                           originNode: NodeID(try text("origin_node")), originTime: try text("origin_time"), load: flag("load"),
-                          originDepth: (o["origin_depth"] as? NSNumber)?.intValue, forced: flag("forced"))
+                          originDepth: depth, forced: flag("forced"))
     }
 
     // MARK: writing

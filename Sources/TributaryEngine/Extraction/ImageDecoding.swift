@@ -1,35 +1,29 @@
-import Foundation
 import TributarySQL
 
 /// Reads the JSON row images capture triggers write.
 enum ImageDecoding {
-    /// `JSONSerialization` rather than `JSONDecoder`: about 3× faster on a row image, and
-    /// every captured change has one or two.
     static func image(_ text: String) throws -> RowImage {
-        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard case .object(let members) = try JSONScanner.parse(text) else {
             throw WireJSON.Invalid(description: "a row image must be a JSON object")
         }
         var image: RowImage = [:]
-        image.reserveCapacity(object.count)
-        for (column, value) in object { image[column] = try Self.value(value) }
+        image.reserveCapacity(members.count)
+        for (column, value) in members { image[column] = Self.value(value) }
         return image
     }
 
-    static func value(_ any: Any) throws -> ImageValue {
-        switch any {
-        case is NSNull: return .null
-        case let text as String: return .string(text)
-        case let number as NSNumber:
-            switch WireJSON.scalar(number) {
-            case .bool(let v): return .bool(v)
-            case .double(let v): return .number(v)
-            case .int(let v): return .integer(v)
-            default: return .null
-            }
-        default:
+    static func value(_ node: JSONNode) -> ImageValue {
+        switch node {
+        case .null: return .null
+        case .string(let text): return .string(text)
+        case .bool(let v): return .bool(v)
+        case .integer(let v): return .integer(v)
+        case .double(let v):
+            if case .int(let whole) = WireJSON.wholeOrDouble(v) { return .integer(whole) }
+            return .number(v)
+        case .array, .object:
             // A nested value (a JSON column's content in PostgreSQL's image) travels as its text.
-            let data = try JSONSerialization.data(withJSONObject: any, options: [.sortedKeys, .fragmentsAllowed])
-            return .string(String(decoding: data, as: UTF8.self))
+            return .string(node.canonicalText)
         }
     }
 

@@ -157,26 +157,59 @@ public final class KeyResolver {
 
     // MARK: wire → local
 
-    /// Resolves many uuid keys of `table` at once into the cache, so that the loader does not
-    /// ask row by row (each question also forces the pending multi-row INSERT out). Keys not
-    /// found are asked again when needed: the batch itself may write their rows.
+    /// Resolves many keys of `table` at once into the cache, so that the loader does not ask
+    /// row by row (each question also forces the pending multi-row INSERT out). Keys not found
+    /// are asked again when needed: the batch itself may write their rows. A `.parent`-keyed
+    /// table (`patient` → `person`) is found through its parents' local ids.
     public func prefetch(table: String, column: String, keys: Set<WireKey>) async throws {
-        guard let entry = catalog[table], entry.key.kind == .uuid, entry.table.column(column) != nil else { return }
+        guard let entry = catalog[table], entry.table.column(column) != nil else { return }
         let cacheKey = table + "." + column
-        let uuids = keys.compactMap { key -> String? in
-            guard key.count == 1, case .string(let uuid) = key[0], incoming[cacheKey]?[key] == nil else { return nil }
-            return uuid
-        }
-        guard !uuids.isEmpty else { return }
-        try await beforeLookup?()
-        let columns = column == "uuid" ? ["uuid"] : ["uuid", column]
-        for chunk in uuids.chunked(500) {
-            let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
-            for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE uuid IN (\(list))") {
-                guard let uuid = row.string("uuid") else { continue }
-                incoming[cacheKey, default: [:]][[.string(uuid)]] = row[column]
+        let wanted = keys.filter { incoming[cacheKey]?[$0] == nil }
+        guard !wanted.isEmpty else { return }
+        switch entry.key.kind {
+        case .uuid:
+            let uuids = wanted.compactMap { key -> String? in
+                guard key.count == 1, case .string(let uuid) = key[0] else { return nil }
+                return uuid
             }
+            guard !uuids.isEmpty else { return }
+            try await beforeLookup?()
+            let columns = column == "uuid" ? ["uuid"] : ["uuid", column]
+            for chunk in uuids.chunked(500) {
+                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE uuid IN (\(list))") {
+                    guard let uuid = row.string("uuid") else { continue }
+                    incoming[cacheKey, default: [:]][[.string(uuid)]] = row[column]
+                }
+            }
+        case .parent:
+            let reference = try parentReference(entry)
+            try await prefetch(table: reference.targetTable, column: reference.targetColumn, keys: wanted)
+            let kind = entry.table.column(reference.column)?.kind ?? .integer
+            var byParent: [SQLValue: WireKey] = [:]
+            for key in wanted {
+                if let parent = cached(table: reference.targetTable, column: reference.targetColumn, key: key), !parent.isNull {
+                    byParent[kind.normalize(parent)] = key
+                }
+            }
+            guard !byParent.isEmpty else { return }
+            try await beforeLookup?()
+            let columns = column == reference.column ? [column] : [reference.column, column]
+            for chunk in Array(byParent.keys).chunked(500) {
+                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE \(ident: reference.column) IN (\(list))") {
+                    guard let key = byParent[kind.normalize(row[reference.column] ?? .null)] else { continue }
+                    incoming[cacheKey, default: [:]][key] = row[column]
+                }
+            }
+        case .natural, .none:
+            return
         }
+    }
+
+    /// What the cache knows of a key's local value, without asking the database.
+    func cached(table: String, column: String, key: WireKey) -> SQLValue? {
+        incoming[table + "." + column]?[key]
     }
 
     /// The local key columns and values that locate the row with `key` (nil when a

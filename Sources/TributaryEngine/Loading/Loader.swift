@@ -68,8 +68,8 @@ public struct Loader: Sendable {
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
                 resolver.batchKeys = progress.incoming
-                var present = try await Self.presentKeys(batch.changes, catalog: catalog, tx: tx)
                 try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
+                var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver, tx: tx)
                 progress.depths = try await OriginDepths.read(tx)
                 try await OriginDepths.record(batch.changes, known: &progress.depths, tx: tx)
                 var fixUps: [FixUp] = []
@@ -172,22 +172,35 @@ public struct Loader: Sendable {
         return uuid
     }
 
-    /// The uuids of a batch's uuid-keyed rows that are already here, read in bulk per table,
-    /// so that each change does not ask on its own.
-    static func presentKeys(_ changes: [WireChange], catalog: TableCatalog, tx: any SQLExecutor) async throws -> [String: Set<String>] {
-        var wanted: [String: Set<String>] = [:]
+    /// The keys of a batch's rows that are already here, read in bulk per table (uuid-keyed
+    /// tables by uuid, `.parent`-keyed ones through their parents), so that each change does
+    /// not ask on its own. Run after `prefetchReferences`, which resolved the parents.
+    static func presentKeys(_ changes: [WireChange], catalog: TableCatalog, resolver: KeyResolver,
+                            tx: any SQLExecutor) async throws -> [String: Set<WireKey>] {
+        var wanted: [String: Set<WireKey>] = [:]
         for change in changes {
-            guard let entry = catalog[change.table], entry.key.kind == .uuid, change.key.count == 1, case .string(let uuid) = change.key[0] else { continue }
-            wanted[entry.name, default: []].insert(uuid)
+            guard let entry = catalog[change.table], entry.key.kind == .uuid || entry.key.kind == .parent else { continue }
+            wanted[entry.name, default: []].insert(change.key)
         }
-        var present: [String: Set<String>] = [:]
-        for (table, uuids) in wanted {
-            var found = Set<String>()
-            for chunk in Array(uuids).chunked(500) {
-                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
-                for row in try await tx.query("SELECT uuid FROM \(ident: table) WHERE uuid IN (\(list))") {
-                    if let uuid = row.string("uuid") { found.insert(uuid) }
+        var present: [String: Set<WireKey>] = [:]
+        for (table, keys) in wanted {
+            let entry = catalog[table]!
+            var found = Set<WireKey>()
+            if entry.key.kind == .uuid {
+                let uuids = keys.compactMap { key -> String? in
+                    guard key.count == 1, case .string(let uuid) = key[0] else { return nil }
+                    return uuid
                 }
+                for chunk in uuids.chunked(500) {
+                    let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                    for row in try await tx.query("SELECT uuid FROM \(ident: table) WHERE uuid IN (\(list))") {
+                        if let uuid = row.string("uuid") { found.insert([.string(uuid)]) }
+                    }
+                }
+            } else {
+                let column = try resolver.parentReference(entry).column
+                try await resolver.prefetch(table: table, column: column, keys: keys)
+                found = keys.filter { resolver.cached(table: table, column: column, key: $0) != nil }
             }
             present[table] = found
         }
@@ -195,7 +208,7 @@ public struct Loader: Sendable {
     }
 
     func applyChange(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, buffer: InsertBuffer,
-                     present: inout [String: Set<String>], fixUps: inout [FixUp], progress: Progress) async throws {
+                     present: inout [String: Set<WireKey>], fixUps: inout [FixUp], progress: Progress) async throws {
         guard let entry = catalog[change.table] else { throw SyncError.unknownTable(change.table) }
         if !entry.setting.enabled, entry.key.kind != .none {
             // Disabled by the root while the change was on its way: it stops here, the batch goes on.
@@ -209,7 +222,7 @@ public struct Loader: Sendable {
         }
         let uuid: String? = entry.key.kind == .uuid ? change.key.first.flatMap { if case .string(let u) = $0 { u } else { nil } } : nil
         let exists: Bool
-        if let uuid, let known = present[entry.name] { exists = known.contains(uuid) } else { exists = try await resolver.exists(entry, locator) }
+        if let known = present[entry.name] { exists = known.contains(change.key) } else { exists = try await resolver.exists(entry, locator) }
         if change.operation == .delete {
             if exists, !change.forced, let old = change.old {
                 try await buffer.flush(tx)
@@ -220,7 +233,7 @@ public struct Loader: Sendable {
                 try await buffer.flush(tx)
                 try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))")
             }
-            if let uuid { present[entry.name]?.remove(uuid) }
+            present[entry.name]?.remove(change.key)
             resolver.forget(table: entry.name)
             return
         }
@@ -292,12 +305,12 @@ public struct Loader: Sendable {
             for (column, value) in locator where !sets.contains(where: { $0.0 == column }) { sets.append((column, value)) }
             try await tx.execute("UPDATE \(ident: entry.name) SET \(SQL.join(sets.map { "\(ident: $0.0) = \($0.1)" }, separator: ", ")) WHERE \(KeyResolver.whereClause(twin))")
             resolver.forget(table: entry.name)
-            if let uuid { present[entry.name]?.insert(uuid) }
+            present[entry.name]?.insert(change.key)
         } else {
             var columns = assignments
             for (column, value) in locator where !columns.contains(where: { $0.0 == column }) { columns.append((column, value)) }
             try await buffer.add(entry.name, columns: columns.map(\.0), values: columns.map(\.1), tx: tx)
-            if let uuid { present[entry.name]?.insert(uuid) }
+            present[entry.name]?.insert(change.key)
         }
     }
 

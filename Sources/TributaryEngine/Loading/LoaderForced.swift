@@ -5,7 +5,7 @@ extension Loader {
     /// A person's decision: written without a conflict check, passed on still forced, and
     /// settling whatever conflict about the row waits here.
     func applyForced(_ change: WireChange, tx: any SQLExecutor, resolver: KeyResolver, buffer: InsertBuffer,
-                     present: inout [String: Set<String>], fixUps: inout [FixUp], progress: Progress) async throws {
+                     present: inout [String: Set<WireKey>], fixUps: inout [FixUp], progress: Progress) async throws {
         guard let entry = catalog[change.table] else { throw SyncError.unknownTable(change.table) }
         try await buffer.flush(tx)
         let after = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0
@@ -37,7 +37,8 @@ extension Loader {
             let resolver = KeyResolver(db: tx, catalog: catalog)
             let buffer = InsertBuffer()
             resolver.beforeLookup = { try await buffer.flush(tx) }
-            var present = try await Self.presentKeys([change], catalog: catalog, tx: tx)
+            try await Self.prefetchReferences([change], catalog: catalog, resolver: resolver)
+            var present = try await Self.presentKeys([change], catalog: catalog, resolver: resolver, tx: tx)
             var fixUps: [FixUp] = []
             try await applyForced(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
             if let fixUp = fixUps.first {

@@ -29,6 +29,10 @@ struct SyncThroughput {
 
         let tributary = try await measureTributary(generator: generator, parentAdmin: pg, childAdmin: childAdmin)
         if env["BENCH_PHASES"] != nil { return }
+        if env["BENCH_TRIBUTARY_ONLY"] != nil {
+            print(String(format: "Tributary: %.1f s, %.0f rows/s", tributary, Double(rows) / tributary))
+            return
+        }
         let logical = try await measureLogicalReplication(generator: generator, publisherAdmin: pg, subscriberAdmin: pg2)
         print("system                       seconds      rows/s")
         print(String(format: "PostgreSQL logical repl. %11.1f %11.0f", logical, Double(rows) / logical))
@@ -68,6 +72,11 @@ struct SyncThroughput {
             guard let port = await iterator.next() else { throw GeneratorError("server did not start") }
             let client = SyncClient(node: child, parentURL: "http://127.0.0.1:\(port)", logger: quietLogger())
             _ = try await client.ensureRegistered()
+            // Registration queues the child's initial load; it is not part of what is measured.
+            while true {
+                let report = try await client.round()
+                if report.pushed == 0, report.pulled == 0 { break }
+            }
             try await generator.write(into: child.database)
             let start = ContinuousClock.now
             if ProcessInfo.processInfo.environment["BENCH_PHASES"] != nil {

@@ -18,7 +18,7 @@ public protocol CaptureDialect: Sendable {
     func clearLoader() -> [SQL]
     /// One statement giving the changes the loader captured in `table` since `after` (from
     /// `source`) the origin stamps of their rows, matched by the row image's uuid.
-    func fixOrigins(table: String, source: String, after: Int64, stamps: [OriginFix]) -> SQL
+    func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, stamps: [OriginFix]) -> SQL
     /// Expressions for the key and the row image of `alias`, a row of `table` in a SELECT:
     /// the same images the triggers write, so a snapshot travels like any change.
     func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String)

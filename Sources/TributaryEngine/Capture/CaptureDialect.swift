@@ -18,7 +18,7 @@ public protocol CaptureDialect: Sendable {
     func clearLoader() -> [SQL]
     /// One statement giving the changes the loader captured in `table` since `after` (from
     /// `source`) the origin stamps of their rows, matched by the row image's uuid.
-    func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, stamps: [OriginFix]) -> SQL
+    func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, match: StampMatch, stamps: [OriginFix]) -> SQL
     /// Expressions for the key and the row image of `alias`, a row of `table` in a SELECT:
     /// the same images the triggers write, so a snapshot travels like any change.
     func snapshotImages(of table: TableSchema, keyColumns: [String], alias: String) -> (key: String, row: String)
@@ -58,7 +58,15 @@ public enum CaptureDialects {
 
 /// The origin stamp a captured change of the row with `uuid` is to carry.
 public struct OriginFix: Sendable, Hashable {
-    public var uuid: String, node: String, time: String
+    /// The row's uuid, or its key column's value as text (see `StampMatch`).
+    public var value: String, node: String, time: String
+}
+
+/// How a stamp fix finds a row's captured change: by the uuid in its row image, or by a
+/// column of the captured key (`patient_id` of a patient, whose row has no uuid).
+public enum StampMatch: Sendable, Hashable {
+    case uuid
+    case keyColumn(String)
 }
 
 /// The columns of `tributary_change` every trigger fills, in one place.

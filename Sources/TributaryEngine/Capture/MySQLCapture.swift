@@ -48,13 +48,17 @@ public struct MySQLCapture: CaptureDialect {
         ["SET @tributary_source_node = \(source), @tributary_origin_node = \(originNode), @tributary_origin_time = \(SQLValue.datetime(originTime))"]
     }
 
-    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, stamps: [OriginFix]) -> SQL {
+    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, match: StampMatch, stamps: [OriginFix]) -> SQL {
         let rows = SQL.join(stamps.enumerated().map { i, s in
-            i == 0 ? "SELECT \(s.uuid) AS u, \(s.node) AS n, \(SQLValue.datetime(s.time)) AS t" : "SELECT \(s.uuid), \(s.node), \(SQLValue.datetime(s.time))"
+            i == 0 ? "SELECT \(s.value) AS u, \(s.node) AS n, \(SQLValue.datetime(s.time)) AS t" : "SELECT \(s.value), \(s.node), \(SQLValue.datetime(s.time))"
         }, separator: " UNION ALL ")
+        let found = switch match {
+        case .uuid: SQL(trusted: "JSON_UNQUOTE(JSON_EXTRACT(COALESCE(new_row, old_row), '$.uuid'))")
+        case .keyColumn(let column): SQL(trusted: "JSON_UNQUOTE(JSON_EXTRACT(pk, \(literal("$.\"" + column + "\""))))")
+        }
         return """
             UPDATE tributary_change c
-            JOIN (SELECT change_id, JSON_UNQUOTE(JSON_EXTRACT(COALESCE(new_row, old_row), '$.uuid')) AS u FROM tributary_change
+            JOIN (SELECT change_id, \(found) AS u FROM tributary_change
                   WHERE change_id > \(after) AND change_id <= \(upTo) AND table_name = \(table) AND source_node = \(source)) x ON x.change_id = c.change_id
             JOIN (\(rows)) v ON v.u = x.u
             SET c.origin_node = v.n, c.origin_time = v.t

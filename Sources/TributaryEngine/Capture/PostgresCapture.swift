@@ -75,11 +75,17 @@ public struct PostgresCapture: CaptureDialect {
 
     /// The uuid is cut out of the image text rather than parsed: in `to_jsonb(…)::text` a quote
     /// inside a value is escaped, so `"uuid": "` can only be that member's start.
-    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, stamps: [OriginFix]) -> SQL {
-        let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
+    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, match: StampMatch, stamps: [OriginFix]) -> SQL {
+        let values = SQL.join(stamps.map { "(\($0.value), \($0.node), \($0.time))" }, separator: ", ")
+        // The uuid is cut out of the image text rather than parsed: in `to_jsonb(…)::text` a quote
+        // inside a value is escaped, so `"uuid": "` can only be that member's start.
+        let found = switch match {
+        case .uuid: SQL(trusted: "split_part(split_part(COALESCE(new_row, old_row), '\"uuid\": \"', 2), '\"', 1)")
+        case .keyColumn(let column): SQL(trusted: "pk::json ->> \(literal(column))")
+        }
         return """
             WITH x AS MATERIALIZED (
-              SELECT change_id, split_part(split_part(COALESCE(new_row, old_row), '"uuid": "', 2), '"', 1) AS u FROM tributary_change
+              SELECT change_id, \(found) AS u FROM tributary_change
               WHERE change_id > \(after) AND change_id <= \(upTo) AND table_name = \(table) AND source_node = \(source))
             UPDATE tributary_change c SET origin_node = v.n, origin_time = CAST(v.t AS TIMESTAMP(6))
             FROM x JOIN (VALUES \(values)) AS v(u, n, t) ON x.u = v.u

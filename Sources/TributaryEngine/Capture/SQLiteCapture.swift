@@ -55,11 +55,16 @@ public struct SQLiteCapture: CaptureDialect {
 
     public func clearLoader() -> [SQL] { ["DELETE FROM tributary_session"] }
 
-    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, stamps: [OriginFix]) -> SQL {
-        let values = SQL.join(stamps.map { "(\($0.uuid), \($0.node), \($0.time))" }, separator: ", ")
+    public func fixOrigins(table: String, source: String, after: Int64, upTo: Int64, match: StampMatch, stamps: [OriginFix]) -> SQL {
+        let values = SQL.join(stamps.map { "(\($0.value), \($0.node), \($0.time))" }, separator: ", ")
+        let found = switch match {
+        case .uuid: SQL(trusted: "json_extract(COALESCE(new_row, old_row), '$.uuid')")
+        // json_extract gives a number for a number; the stamps carry text.
+        case .keyColumn(let column): SQL(trusted: "CAST(json_extract(pk, \(literal("$.\"" + column + "\""))) AS TEXT)")
+        }
         return """
             WITH x AS MATERIALIZED (
-              SELECT change_id, json_extract(COALESCE(new_row, old_row), '$.uuid') AS u FROM tributary_change
+              SELECT change_id, \(found) AS u FROM tributary_change
               WHERE change_id > \(after) AND change_id <= \(upTo) AND table_name = \(table) AND source_node = \(source))
             UPDATE tributary_change SET origin_node = v.column2, origin_time = v.column3
             FROM x JOIN (VALUES \(values)) AS v ON x.u = v.column1

@@ -79,16 +79,19 @@ public struct Loader: Sendable {
                 progress.stamps = stamps
                 for change in changes {
                     progress.change = change
-                    let uuid = Self.uuid(of: change, catalog)
-                    if let uuid, stamps.isPending(change.table, uuid) {
+                    let stampKey = Self.stampKey(of: change, catalog, resolver)
+                    if let stampKey, stamps.isPending(change.table, stampKey.value) {
                         // The row's earlier change is about to be read or changed again: its stamp first.
                         try await buffer.flush(tx)
                         try await stamps.flush(tx)
                     }
-                    let firstTouch = uuid.map { stamps.touch(change.table, $0) } ?? false
+                    let firstTouch = stampKey.map { stamps.touch(change.table, $0.value) } ?? false
                     if mark == nil || mark! != (change.originNode.rawValue, change.originTime) {
-                        if mark != nil, firstTouch, !change.forced, let uuid {
-                            stamps.add(change.table, uuid: uuid, node: change.originNode.rawValue, time: change.originTime)
+                        // Only for a new row: a change to an existing row may first be checked for a
+                        // conflict, which writes the waiting stamps before this change is written.
+                        if mark != nil, firstTouch, !change.forced, let stampKey, change.operation == .insert,
+                           present[change.table]?.contains(change.key) == false {
+                            stamps.add(change.table, match: stampKey.match, value: stampKey.value, node: change.originNode.rawValue, time: change.originTime)
                         } else {
                             try await buffer.flush(tx)
                             for statement in dialect.markLoader(source: header.source.rawValue, originNode: change.originNode.rawValue, originTime: change.originTime) {
@@ -166,10 +169,23 @@ public struct Loader: Sendable {
         }
     }
 
-    /// The uuid of a change to a uuid-keyed table.
-    static func uuid(of change: WireChange, _ catalog: TableCatalog) -> String? {
-        guard change.key.count == 1, catalog[change.table]?.key.kind == .uuid, case .string(let uuid) = change.key[0] else { return nil }
-        return uuid
+    /// How the stamp fix will find the change's row (see `StampFixes`): its uuid, or for a
+    /// parent-keyed row its local key when the parent is known here already; nil otherwise
+    /// (the loader then marks its session for the change instead).
+    static func stampKey(of change: WireChange, _ catalog: TableCatalog, _ resolver: KeyResolver) -> (match: StampMatch, value: String)? {
+        guard let entry = catalog[change.table] else { return nil }
+        switch entry.key.kind {
+        case .uuid:
+            guard change.key.count == 1, case .string(let uuid) = change.key[0] else { return nil }
+            return (.uuid, uuid)
+        case .parent:
+            guard let reference = try? resolver.parentReference(entry), Capture.recordedKey(entry) == [reference.column],
+                  let local = resolver.cached(table: reference.targetTable, column: reference.targetColumn, key: change.key),
+                  let id = local.int64 else { return nil }
+            return (.keyColumn(reference.column), String(id))
+        case .natural, .none:
+            return nil
+        }
     }
 
     /// The keys of a batch's rows that are already here, read in bulk per table (uuid-keyed

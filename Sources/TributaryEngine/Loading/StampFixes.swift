@@ -3,14 +3,16 @@ import TributarySQL
 
 /// Every change carries its own origin stamp, and the triggers take the stamp from the loader's
 /// mark. Marking before every change would cut a batch into one-row statements (two round trips
-/// a row), so a change to a uuid-keyed row the batch has not touched yet is written under the
-/// current mark and its captured change gets its own stamp afterwards, one statement per table.
+/// a row), so a change to a row the batch has not touched yet is written under the current mark
+/// and its captured change gets its own stamp afterwards, one statement per table. The row is
+/// named by its uuid, or for a parent-keyed table (`patient`) by its local key value.
 final class StampFixes {
     let dialect: any CaptureDialect
     let source: String
     /// The change log's end when the batch began: only what this batch captured is fixed.
     let after: Int64
     private var pending: [String: [OriginFix]] = [:]
+    private var matches: [String: StampMatch] = [:]
     private var pendingKeys: [String: Set<String>] = [:]
     private var touched: [String: Set<String>] = [:]
     /// Stays well under every dialect's limit on bound values per statement.
@@ -24,13 +26,14 @@ final class StampFixes {
 
     /// Notes that the batch writes this row; true the first time (only then may its stamp wait:
     /// a fix matches every change of the row captured since the batch began).
-    func touch(_ table: String, _ uuid: String) -> Bool { touched[table, default: []].insert(uuid).inserted }
+    func touch(_ table: String, _ value: String) -> Bool { touched[table, default: []].insert(value).inserted }
 
-    func isPending(_ table: String, _ uuid: String) -> Bool { pendingKeys[table]?.contains(uuid) ?? false }
+    func isPending(_ table: String, _ value: String) -> Bool { pendingKeys[table]?.contains(value) ?? false }
 
-    func add(_ table: String, uuid: String, node: String, time: String) {
-        pending[table, default: []].append(OriginFix(uuid: uuid, node: node, time: time))
-        pendingKeys[table, default: []].insert(uuid)
+    func add(_ table: String, match: StampMatch, value: String, node: String, time: String) {
+        pending[table, default: []].append(OriginFix(value: value, node: node, time: time))
+        pendingKeys[table, default: []].insert(value)
+        matches[table] = match
     }
 
     /// Writes the waiting stamps (before anything reads them: a conflict check, the commit).
@@ -41,7 +44,7 @@ final class StampFixes {
         let upTo = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? after
         for (table, fixes) in pending.sorted(by: { $0.key < $1.key }) {
             for chunk in fixes.chunked(Self.chunk) {
-                try await tx.execute(dialect.fixOrigins(table: table, source: source, after: after, upTo: upTo, stamps: chunk))
+                try await tx.execute(dialect.fixOrigins(table: table, source: source, after: after, upTo: upTo, match: matches[table] ?? .uuid, stamps: chunk))
             }
         }
         pending = [:]

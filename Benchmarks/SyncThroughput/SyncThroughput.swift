@@ -9,6 +9,7 @@ import TributarySQL
 /// Sync throughput: a clinical volume created at a child (MariaDB or PostgreSQL) and the
 /// time until a PostgreSQL parent has applied it over HTTP, in rows/s; in the same run, the
 /// same volume through PostgreSQL's own logical replication between two clusters.
+/// BENCH_BATCH_SIZE sets the child's `sync.batch_size` (default 500).
 ///
 ///     scripts/bench-sync      (starts the servers, builds in release, runs this)
 @main
@@ -62,7 +63,8 @@ struct SyncThroughput {
         let parent = try await SyncNode.open(try NodeConfiguration.parse(
             "node: { id: central, group: central }\ndatabase: \(parentURL)\nregistration: { tokens: [bench] }\n"), logger: quietLogger())
         let child = try await SyncNode.open(try NodeConfiguration.parse(
-            "node: { id: clinic-1, group: clinic }\ndatabase: \(childURL)\nparent: { url: 'http://127.0.0.1:1', registration_token: bench }\n"),
+            "node: { id: clinic-1, group: clinic }\ndatabase: \(childURL)\nparent: { url: 'http://127.0.0.1:1', registration_token: bench }\n"
+            + (ProcessInfo.processInfo.environment["BENCH_BATCH_SIZE"].map { "sync: { batch_size: \($0) }\n" } ?? "")),
             logger: quietLogger())
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = SyncServer.application(for: parent, host: "127.0.0.1", port: 0, logger: quietLogger()) { continuation.yield($0) }

@@ -119,7 +119,7 @@ public struct NodeConfiguration: Sendable, Decodable {
 extension NodeConfiguration {
     public var syncInterval: Double { sync?.interval.flatMap(DurationText.seconds) ?? 1 }
     public var gapTimeout: Double { sync?.gapTimeout.flatMap(DurationText.seconds) ?? 600 }
-    public var batchSize: Int { sync?.batchSize ?? 500 }
+    public var batchSize: Int { sync?.batchSize ?? 2_000 }
 }
 
 /// `host:port`.

@@ -10,7 +10,7 @@ public struct Router: Sendable {
     let batchSize: Int
     let gapTimeout: Double
 
-    public init(database: any Database, catalog: TableCatalog, batchSize: Int = 500, gapTimeout: Double = 600) {
+    public init(database: any Database, catalog: TableCatalog, batchSize: Int = 2_000, gapTimeout: Double = 600) {
         self.database = database
         self.catalog = catalog
         self.batchSize = batchSize
@@ -26,10 +26,11 @@ public struct Router: Sendable {
             let gapList = tracker.gaps.keys.sorted()
             let gapCondition: SQL = gapList.isEmpty ? "" : " OR change_id IN (\(SQL.join(gapList.map { "\($0)" }, separator: ", ")))"
             let rows = try await tx.query("""
-                SELECT change_id, table_name, source_node, target_node FROM tributary_change
+                SELECT change_id, table_name, source_node, target_node,
+                       COALESCE(LENGTH(new_row), 0) + COALESCE(LENGTH(old_row), 0) AS image_size FROM tributary_change
                 WHERE change_id > \(tracker.lastID)\(gapCondition) ORDER BY change_id LIMIT \(limit)
                 """)
-            var groups: [String: (target: NodeID, channel: String, ids: [Int64])] = [:]
+            var groups: [String: (target: NodeID, channel: String, ids: [Int64], sizes: [Int64])] = [:]
             var order: [String] = []
             for row in rows {
                 guard let id = row.int("change_id"), let table = row.string("table_name"), let setting = catalog[table]?.setting else { continue }
@@ -37,13 +38,14 @@ public struct Router: Sendable {
                 let addressed = row.string("target_node").map { NodeID($0) }
                 for target in targets(source: source, setting: setting, links: links, addressedTo: addressed).sorted(by: { $0.rawValue < $1.rawValue }) {
                     let group = target.rawValue + "\u{0}" + setting.channel
-                    if groups[group] == nil { groups[group] = (target, setting.channel, []); order.append(group) }
+                    if groups[group] == nil { groups[group] = (target, setting.channel, [], []); order.append(group) }
                     groups[group]!.ids.append(id)
+                    groups[group]!.sizes.append(row.int("image_size") ?? 0)
                 }
             }
             for group in order {
-                let (target, channel, ids) = groups[group]!
-                for chunk in ids.chunked(batchSize) {
+                let (target, channel, ids, sizes) = groups[group]!
+                for chunk in BatchCutter.cut(ids, sizes: sizes, maxCount: batchSize, maxBytes: Self.maxBatchBytes) {
                     try await OutgoingBatches.create(tx, target: target, channel: channel, changeIDs: chunk)
                 }
             }
@@ -52,6 +54,10 @@ public struct Router: Sendable {
             return rows.count
         }
     }
+
+    /// Row images per batch at most (a few large values, such as complex obs or form
+    /// resources, would otherwise make a batch of `batch_size` rows too big to hold or send).
+    static let maxBatchBytes: Int64 = 8 * 1024 * 1024
 
     static func loadTracker(_ db: any SQLExecutor) async throws -> GapTracker {
         // The row lock keeps two routing passes (two processes on one database) from routing twice.

@@ -59,3 +59,25 @@ public struct GapTracker: Sendable, Hashable, Codable {
         gaps = gaps.filter { now - $0.value < timeout }
     }
 }
+
+/// Cuts a run of routed changes into batches of at most `maxCount` changes and, past the
+/// first change of a batch, at most `maxBytes` of row images: one huge row still travels,
+/// alone if need be.
+public enum BatchCutter {
+    public static func cut(_ ids: [Int64], sizes: [Int64], maxCount: Int, maxBytes: Int64) -> [[Int64]] {
+        var batches: [[Int64]] = []
+        var current: [Int64] = []
+        var bytes: Int64 = 0
+        for (id, size) in zip(ids, sizes) {
+            if !current.isEmpty, current.count >= maxCount || bytes + size > maxBytes {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(id)
+            bytes += size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+}

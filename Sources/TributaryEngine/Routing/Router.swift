@@ -21,13 +21,15 @@ public struct Router: Sendable {
     @discardableResult
     public func route(links: Links, limit: Int = 10_000) async throws -> Int {
         let catalog = self.catalog, batchSize = self.batchSize, gapTimeout = self.gapTimeout
+        // PostgreSQL's octet_length reads a stored value's size from its header; length counts characters.
+        let size = SQL(trusted: database.syntax == .postgres ? "octet_length" : "LENGTH")
         return try await database.transaction { tx in
             var tracker = try await Self.loadTracker(tx)
             let gapList = tracker.gaps.keys.sorted()
             let gapCondition: SQL = gapList.isEmpty ? "" : " OR change_id IN (\(SQL.join(gapList.map { "\($0)" }, separator: ", ")))"
             let rows = try await tx.query("""
                 SELECT change_id, table_name, source_node, target_node,
-                       COALESCE(LENGTH(new_row), 0) + COALESCE(LENGTH(old_row), 0) AS image_size FROM tributary_change
+                       COALESCE(\(size)(new_row), 0) + COALESCE(\(size)(old_row), 0) AS image_size FROM tributary_change
                 WHERE change_id > \(tracker.lastID)\(gapCondition) ORDER BY change_id LIMIT \(limit)
                 """)
             var groups: [String: (target: NodeID, channel: String, ids: [Int64], sizes: [Int64])] = [:]

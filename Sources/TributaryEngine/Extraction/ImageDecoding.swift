@@ -32,7 +32,7 @@ enum ImageDecoding {
         var row: [String: SQLValue] = [:]
         for (column, value) in image {
             guard let schema = table.column(column) else { continue }
-            if case .string(let text) = value, FixedChar.isFixed(schema.declaredType) {
+            if case .string(let text) = value, text.utf8.last == 0x20, FixedChar.isFixed(schema.declaredType) {
                 row[column] = WireCoding.sqlValue(ImageValue.string(FixedChar.trim(text)), kind: schema.kind)
             } else {
                 row[column] = WireCoding.sqlValue(value, kind: schema.kind)

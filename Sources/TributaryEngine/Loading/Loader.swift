@@ -266,12 +266,13 @@ public struct Loader: Sendable {
             touched = Set(row.keys.filter { row[$0] != old[$0] })
         }
         var assignments: [(String, SQLValue)] = []
-        for column in row.keys.sorted() {
-            let wire = row[column]!
-            guard let schema = entry.table.column(column) else {
-                progress.warnings.append("\(entry.name).\(column) does not exist here; its value was ignored")
-                continue
-            }
+        // In the local schema's column order (sorting each row's names showed in profiles);
+        // what the row carries that this schema lacks is ignored with a warning.
+        var carried = 0
+        for schema in entry.table.columns {
+            let column = schema.name
+            guard let wire = row[column] else { continue }
+            carried += 1
             if let touched, !touched.contains(column) { continue }
             if let typed = entry.typedValue, column == typed.valueColumn, case .key(let target) = wire {
                 guard let value = try await resolver.localTypedValue(entry, row: row, key: target) else {
@@ -301,6 +302,11 @@ public struct Loader: Sendable {
                 fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))
             } else {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
+            }
+        }
+        if carried < row.count {
+            for column in row.keys.sorted() where entry.table.column(column) == nil {
+                progress.warnings.append("\(entry.name).\(column) does not exist here; its value was ignored")
             }
         }
         if exists, !change.forced, !change.load, !assignments.isEmpty, change.operation == .insert || change.old != nil {

@@ -12,6 +12,8 @@ public final class KeyResolver {
     let catalog: TableCatalog
     private var outgoing: [String: [SQLValue: WireKey]] = [:]
     private var incoming: [String: [WireKey: SQLValue]] = [:]
+    /// Keys of rows the batch writes, by table, found missing since the batch last wrote there.
+    private var knownMissing: [String: Set<WireKey>] = [:]
     /// Runs before every lookup in the database: the loader writes its buffered rows
     /// first, so that a lookup sees every row the batch has written so far.
     public var beforeLookup: (() async throws -> Void)?
@@ -244,12 +246,21 @@ public final class KeyResolver {
     public func localValue(table: String, column: String, key: WireKey) async throws -> SQLValue? {
         let cacheKey = table + "." + column
         if let cached = incoming[cacheKey]?[key] { return cached }
+        let entry = try entry(table)
         if let written = batchKeys[table], written.count > 1, written.contains(key) {
             // A row the batch writes: those of its rows written by now, all in one question.
+            // For uuid- and parent-keyed tables that question is the whole answer, and what it
+            // did not find stays missing until the batch writes that table again (a cycle such
+            // as person.creator → users asked once per person before).
+            let settled = entry.key.kind == .uuid || entry.key.kind == .parent
+            if settled, knownMissing[table]?.contains(key) == true { return nil }
             try await prefetch(table: table, column: column, keys: written)
             if let cached = incoming[cacheKey]?[key] { return cached }
+            if settled {
+                knownMissing[table] = written.filter { incoming[cacheKey]?[$0] == nil }
+                return nil
+            }
         }
-        let entry = try entry(table)
         guard let locator = try await localLocator(entry, key: key) else { return nil }
         let value: SQLValue
         if let direct = locator.first(where: { $0.0 == column }) {
@@ -279,7 +290,13 @@ public final class KeyResolver {
     }
 
     /// Forgets what was learned about a row (it was deleted or its key changed).
-    public func forget(table: String) { incoming = incoming.filter { !$0.key.hasPrefix(table + ".") } }
+    public func forget(table: String) {
+        incoming = incoming.filter { !$0.key.hasPrefix(table + ".") }
+        knownMissing[table] = nil
+    }
+
+    /// The batch is writing a row into `table`: rows found missing there may exist now.
+    public func wrote(table: String) { knownMissing[table] = nil }
 
     static func whereClause(_ locator: [(String, SQLValue)]) -> SQL {
         SQL.join(locator.map { "\(ident: $0.0) = \($0.1)" }, separator: " AND ")

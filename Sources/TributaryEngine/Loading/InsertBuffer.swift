@@ -12,7 +12,11 @@ final class InsertBuffer {
     /// COPY has no such limit; this only bounds the rows held at once.
     static let maxBulkValues = 200_000
 
+    /// Told the table of every row added (the resolver's "found missing" goes stale).
+    var onAdd: ((String) -> Void)?
+
     func add(_ table: String, columns: [String], values: [SQLValue], tx: any SQLExecutor) async throws {
+        onAdd?(table)
         let limit = tx is any BulkInserting ? Self.maxBulkValues : Self.maxValues
         if self.table != table || self.columns != columns || (rows.count + 1) * columns.count > limit {
             try await flush(tx)

@@ -67,6 +67,7 @@ public struct Loader: Sendable {
                 let resolver = KeyResolver(db: tx, catalog: catalog)
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
+                buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
                 resolver.batchKeys = progress.incoming
                 try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
                 var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver, tx: tx)

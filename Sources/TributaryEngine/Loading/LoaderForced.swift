@@ -37,6 +37,7 @@ extension Loader {
             let resolver = KeyResolver(db: tx, catalog: catalog)
             let buffer = InsertBuffer()
             resolver.beforeLookup = { try await buffer.flush(tx) }
+            buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
             try await Self.prefetchReferences([change], catalog: catalog, resolver: resolver)
             var present = try await Self.presentKeys([change], catalog: catalog, resolver: resolver, tx: tx)
             var fixUps: [FixUp] = []

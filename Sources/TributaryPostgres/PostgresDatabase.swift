@@ -74,7 +74,7 @@ public final class PostgresDatabase: Database {
 }
 
 /// Statements on one connection (inside or outside a transaction).
-struct PostgresSession: SQLExecutor, BulkInserting {
+struct PostgresSession: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
     var syntax: SQLSyntax { .postgres }
@@ -103,9 +103,7 @@ struct PostgresSession: SQLExecutor, BulkInserting {
         guard !rows.isEmpty else { return }
         // postgres-nio quotes the names without doubling quotes inside them: such a name takes the INSERT path.
         if table.contains("\"") || columns.contains(where: { $0.contains("\"") }) {
-            let tuples = SQL.join(rows.map { "(\(SQL.join($0.map { "\($0)" }, separator: ", ")))" }, separator: ", ")
-            try await execute("INSERT INTO \(ident: table) (\(idents: columns)) VALUES \(tuples)")
-            return
+            return try await insertRowsByStatements(into: table, columns: columns, rows: rows)
         }
         var buffer = ByteBuffer()
         buffer.reserveCapacity(rows.count * columns.count * 12)

@@ -5,6 +5,24 @@ public protocol SQLExecutor: Sendable {
     @discardableResult
     func execute(_ sql: SQL) async throws -> Int
     func query(_ sql: SQL) async throws -> [Row]
+    /// Writes many rows into one table. By default multi-row INSERTs; PostgreSQL uses COPY
+    /// (no statement to parse, no bind per value). Triggers and constraints apply either way.
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws
+}
+
+extension SQLExecutor {
+    public func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+        try await insertRowsByStatements(into: table, columns: columns, rows: rows)
+    }
+
+    /// Multi-row INSERTs, each well under every dialect's limit on bound values per statement.
+    public func insertRowsByStatements(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+        let perStatement = max(1, 20_000 / max(1, columns.count))
+        for chunk in stride(from: 0, to: rows.count, by: perStatement).map({ rows[$0..<min($0 + perStatement, rows.count)] }) {
+            let tuples = SQL.join(chunk.map { "(\(SQL.join($0.map { "\($0)" }, separator: ", ")))" }, separator: ", ")
+            try await execute("INSERT INTO \(ident: table) (\(idents: columns)) VALUES \(tuples)")
+        }
+    }
 }
 
 /// What the engine needs from one database, whatever its dialect.
@@ -25,11 +43,4 @@ extension SQLExecutor {
     public func scalar(_ sql: SQL) async throws -> SQLValue {
         try await query(sql).first?.values.first ?? .null
     }
-}
-
-/// A dialect with a faster way than a multi-row INSERT to write many rows into one table
-/// (PostgreSQL's COPY: no statement to parse, no bind per value). Triggers and constraints
-/// apply as for INSERT.
-public protocol BulkInserting: SQLExecutor {
-    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws
 }

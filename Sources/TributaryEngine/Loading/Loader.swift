@@ -70,7 +70,7 @@ public struct Loader: Sendable {
                 buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
                 resolver.batchKeys = progress.incoming
                 try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
-                var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver, tx: tx)
+                var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver)
                 progress.depths = try await OriginDepths.read(tx)
                 try await OriginDepths.record(batch.changes, known: &progress.depths, tx: tx)
                 var fixUps: [FixUp] = []
@@ -189,37 +189,25 @@ public struct Loader: Sendable {
         }
     }
 
-    /// The keys of a batch's rows that are already here, read in bulk per table (uuid-keyed
-    /// tables by uuid, `.parent`-keyed ones through their parents), so that each change does
-    /// not ask on its own. Run after `prefetchReferences`, which resolved the parents.
-    static func presentKeys(_ changes: [WireChange], catalog: TableCatalog, resolver: KeyResolver,
-                            tx: any SQLExecutor) async throws -> [String: Set<WireKey>] {
-        var wanted: [String: Set<WireKey>] = [:]
+    /// The keys of a batch's rows that are already here, read in bulk per table through the
+    /// resolver (uuid-keyed tables by uuid, `.parent`-keyed ones through their parents), so
+    /// that each change does not ask on its own.
+    static func presentKeys(_ changes: [WireChange], catalog: TableCatalog, resolver: KeyResolver) async throws -> [String: Set<WireKey>] {
+        var wanted: [String: (column: String, keys: Set<WireKey>)] = [:]
         for change in changes {
-            guard let entry = catalog[change.table], entry.key.kind == .uuid || entry.key.kind == .parent else { continue }
-            wanted[entry.name, default: []].insert(change.key)
+            guard let entry = catalog[change.table] else { continue }
+            let column: String
+            switch entry.key.kind {
+            case .uuid: column = "uuid"
+            case .parent: column = try resolver.parentReference(entry).column
+            case .natural, .none: continue
+            }
+            wanted[entry.name, default: (column, [])].keys.insert(change.key)
         }
         var present: [String: Set<WireKey>] = [:]
-        for (table, keys) in wanted {
-            let entry = catalog[table]!
-            var found = Set<WireKey>()
-            if entry.key.kind == .uuid {
-                let uuids = keys.compactMap { key -> String? in
-                    guard key.count == 1, case .string(let uuid) = key[0] else { return nil }
-                    return uuid
-                }
-                for chunk in uuids.chunked(500) {
-                    let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
-                    for row in try await tx.query("SELECT uuid FROM \(ident: table) WHERE uuid IN (\(list))") {
-                        if let uuid = row.string("uuid") { found.insert([.string(uuid)]) }
-                    }
-                }
-            } else {
-                let column = try resolver.parentReference(entry).column
-                try await resolver.prefetch(table: table, column: column, keys: keys)
-                found = keys.filter { resolver.cached(table: table, column: column, key: $0) != nil }
-            }
-            present[table] = found
+        for (table, want) in wanted {
+            try await resolver.prefetch(table: table, column: want.column, keys: want.keys)
+            present[table] = want.keys.filter { resolver.cached(table: table, column: want.column, key: $0) != nil }
         }
         return present
     }

@@ -39,7 +39,7 @@ extension Loader {
             resolver.beforeLookup = { try await buffer.flush(tx) }
             buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
             try await Self.prefetchReferences([change], catalog: catalog, resolver: resolver)
-            var present = try await Self.presentKeys([change], catalog: catalog, resolver: resolver, tx: tx)
+            var present = try await Self.presentKeys([change], catalog: catalog, resolver: resolver)
             var fixUps: [FixUp] = []
             try await applyForced(change, tx: tx, resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress)
             if let fixUp = fixUps.first {

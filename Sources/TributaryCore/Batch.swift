@@ -73,26 +73,51 @@ public struct BatchHeader: Sendable, Hashable, Codable {
     public var target: NodeID
     public var channel: String
     public var count: Int
+    /// Set when the batch carries bulk rows (`Batch.bulkRows`) instead of changes.
+    public var bulk: BulkDescriptor?
 
-    enum CodingKeys: String, CodingKey { case batchID = "batch_id", source, target, channel, count }
+    enum CodingKeys: String, CodingKey { case batchID = "batch_id", source, target, channel, count, bulk }
 
-    public init(batchID: Int64, source: NodeID, target: NodeID, channel: String, count: Int) {
+    public init(batchID: Int64, source: NodeID, target: NodeID, channel: String, count: Int, bulk: BulkDescriptor? = nil) {
         self.batchID = batchID
         self.source = source
         self.target = target
         self.channel = channel
         self.count = count
+        self.bulk = bulk
     }
 }
 
 public struct Batch: Sendable, Hashable, Codable {
     public var header: BatchHeader
     public var changes: [WireChange]
+    /// The lines of a bulk batch (`header.bulk`), as the sender's database wrote them.
+    public var bulkRows: [String]
 
-    public init(header: BatchHeader, changes: [WireChange]) {
+    public init(header: BatchHeader, changes: [WireChange], bulkRows: [String] = []) {
         self.header = header
         self.changes = changes
+        self.bulkRows = bulkRows
     }
+
+    enum CodingKeys: String, CodingKey { case header, changes, bulkRows = "bulk_rows" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        header = try c.decode(BatchHeader.self, forKey: .header)
+        changes = try c.decodeIfPresent([WireChange].self, forKey: .changes) ?? []
+        bulkRows = try c.decodeIfPresent([String].self, forKey: .bulkRows) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(header, forKey: .header)
+        try c.encode(changes, forKey: .changes)
+        if header.bulk != nil { try c.encode(bulkRows, forKey: .bulkRows) }
+    }
+
+    /// Changes or bulk rows: what the header's count counts.
+    public var size: Int { header.bulk == nil ? changes.count : bulkRows.count }
 }
 
 /// The receiver's word on a batch.

@@ -80,6 +80,10 @@ public final class SyncNode: Sendable {
     /// The wire form of one outgoing batch.
     public func batch(_ pending: OutgoingBatches.Pending) async throws -> Batch {
         let changes = try await OutgoingBatches.changes(database, batchID: pending.batchID)
+        if let marker = changes.first, let range = marker.bulk {
+            guard changes.count == 1 else { throw SyncError.protocolError("batch \(pending.batchID) mixes a bulk marker with other changes") }
+            return try await BulkSnapshot.batch(marker, range: range, pending: pending, node: self)
+        }
         let wire = try await Extractor(db: database, catalog: catalog, localNode: id, localDepth: depth).wireChanges(changes)
         return Batch(header: BatchHeader(batchID: pending.batchID, source: id, target: pending.target, channel: pending.channel, count: wire.count),
                      changes: wire)
@@ -89,14 +93,31 @@ public final class SyncNode: Sendable {
         let loader = Loader(database: database, catalog: catalog, localNode: id, localDepth: depth, logger: logger)
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
         await applyLock.acquire()
-        let ack = await loader.apply(batch, fromParent: fromParent)
+        let ack = await apply(batch, loader: loader, fromParent: fromParent)
         await applyLock.release()
         return ack
     }
 
+    private func apply(_ batch: Batch, loader: Loader, fromParent: Bool) async -> Ack {
+        guard let bulk = batch.header.bulk else { return await loader.apply(batch, fromParent: fromParent) }
+        // Bulk rows: written by a few set-based statements when they can be, else taken apart
+        // into ordinary snapshot changes (matched, merged, waiting for references as those are).
+        let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger)
+        if let ack = await bulkLoader.applyAtOnce(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
+            return ack
+        }
+        do {
+            return await loader.apply(try BulkExpansion.batch(batch, descriptor: bulk, catalog: catalog), fromParent: fromParent)
+        } catch {
+            return Ack(batchID: batch.header.batchID, status: .failed, failure: Loader.failure(error, change: nil))
+        }
+    }
+
     @discardableResult
     public func record(_ ack: Ack, from target: NodeID) async throws -> Bool {
-        try await OutgoingBatches.record(database, ack: ack, from: target)
+        let known = try await OutgoingBatches.record(database, ack: ack, from: target)
+        if known, ack.status == .applied, database.syntax == .postgres { try await BulkSnapshot.dropFinished(database) }
+        return known
     }
 
     // MARK: credentials

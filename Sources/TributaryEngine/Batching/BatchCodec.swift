@@ -2,7 +2,8 @@ import Foundation
 import TributaryCore
 
 /// Batches on the wire as JSON lines: the header, one line per change, and a trailer
-/// repeating the count, so a truncated stream is told apart from a short batch.
+/// repeating the count, so a truncated stream is told apart from a short batch. A bulk
+/// batch carries its rows' lines as the sending database wrote them, one per line.
 public enum BatchCodec {
     struct Trailer: Codable { let end: Int }
 
@@ -13,12 +14,21 @@ public enum BatchCodec {
         data.append(0x0A)
         var lines: [UInt8] = []
         lines.reserveCapacity(batch.changes.count * 800)
-        for change in batch.changes {
-            try WireJSON.write(change, into: &lines)
-            lines.append(0x0A)
+        if batch.header.bulk != nil {
+            for row in batch.bulkRows {
+                // A database's JSON text escapes control characters: a raw newline is not a row.
+                guard !row.utf8.contains(0x0A) else { throw SyncError.protocolError("a bulk row holds a line break") }
+                lines.append(contentsOf: row.utf8)
+                lines.append(0x0A)
+            }
+        } else {
+            for change in batch.changes {
+                try WireJSON.write(change, into: &lines)
+                lines.append(0x0A)
+            }
         }
         data.append(contentsOf: lines)
-        data.append(try encoder.encode(Trailer(end: batch.changes.count)))
+        data.append(try encoder.encode(Trailer(end: batch.size)))
         data.append(0x0A)
         return data
     }
@@ -37,6 +47,17 @@ public enum BatchCodec {
         let body = lines.dropFirst().dropLast()
         guard trailer.end == body.count, header.count == body.count else {
             throw SyncError.protocolError("batch \(header.batchID) announces \(header.count) changes and carries \(body.count)")
+        }
+        if header.bulk != nil {
+            var rows: [String] = []
+            rows.reserveCapacity(body.count)
+            for (i, line) in body.enumerated() {
+                guard line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}") else {
+                    throw SyncError.protocolError("batch \(header.batchID), row \(i + 1): not a JSON object")
+                }
+                rows.append(String(decoding: line, as: UTF8.self))
+            }
+            return Batch(header: header, changes: [], bulkRows: rows)
         }
         var changes: [WireChange] = []
         changes.reserveCapacity(body.count)

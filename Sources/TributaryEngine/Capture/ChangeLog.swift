@@ -51,6 +51,15 @@ public struct CapturedChange: Sendable, Hashable {
     public var targetNode: String? = nil
     /// A person's decision of a conflict (`manual`): applied everywhere without a conflict check.
     public var forced = false
+    /// Set on a bulk marker (operation `B`): it stands for a range of rows of a bulk copy.
+    public var bulk: BulkRange? = nil
+}
+
+/// The rows `from…to` (by `seq`) of a bulk copy table (see `BulkSnapshot`).
+public struct BulkRange: Sendable, Hashable {
+    public var copy: String
+    public var from: Int64
+    public var to: Int64
 }
 
 /// Reads the change log in capture order.
@@ -69,15 +78,24 @@ public enum ChangeLog {
             guard let text = row.string(column) else { return nil }
             return try ImageDecoding.image(text)
         }
+        let operation = row.string("operation") ?? ""
+        var bulk: BulkRange?
+        if operation == BulkSnapshot.markerOperation {
+            let key = try image("pk") ?? [:]
+            guard case .string(let copy)? = key["copy"], case .integer(let from)? = key["from"], case .integer(let to)? = key["to"] else {
+                throw SyncError.protocolError("bulk marker \(row.int("change_id") ?? 0) is malformed")
+            }
+            bulk = BulkRange(copy: copy, from: from, to: to)
+        }
         return CapturedChange(
             changeID: row.int("change_id") ?? 0, table: row.string("table_name") ?? "",
-            operation: ChangeOperation(rawValue: row.string("operation") ?? "") ?? .update,
+            operation: bulk != nil ? .insert : ChangeOperation(rawValue: operation) ?? .update,
             key: try image("pk") ?? [:], newRow: try image("new_row"), oldRow: try image("old_row"),
             capturedAt: ColumnKind.datetime.normalize(row["captured_at"]).string ?? "",
             transactionID: row.string("transaction_id"), sourceNode: row.string("source_node"),
             originNode: row.string("origin_node"),
             originTime: ColumnKind.datetime.normalize(row["origin_time"]).string ?? "",
-            targetNode: row.string("target_node"), forced: (row.int("forced") ?? 0) != 0)
+            targetNode: row.string("target_node"), forced: (row.int("forced") ?? 0) != 0, bulk: bulk)
     }
 
     public static func count(_ db: some SQLExecutor) async throws -> Int64 {

@@ -32,12 +32,16 @@ enum ImageDecoding {
         var row: [String: SQLValue] = [:]
         for (column, value) in image {
             guard let schema = table.column(column) else { continue }
-            if case .string(let text) = value, text.utf8.last == 0x20, FixedChar.isFixed(schema.declaredType) {
-                row[column] = WireCoding.sqlValue(ImageValue.string(FixedChar.trim(text)), kind: schema.kind)
-            } else {
-                row[column] = WireCoding.sqlValue(value, kind: schema.kind)
-            }
+            row[column] = Self.value(value, column: schema)
         }
         return row
+    }
+
+    /// One image value as the local column holds it.
+    static func value(_ value: ImageValue, column: ColumnSchema) -> SQLValue {
+        if case .string(let text) = value, text.utf8.last == 0x20, FixedChar.isFixed(column.declaredType) {
+            return WireCoding.sqlValue(ImageValue.string(FixedChar.trim(text)), kind: column.kind)
+        }
+        return WireCoding.sqlValue(value, kind: column.kind)
     }
 }

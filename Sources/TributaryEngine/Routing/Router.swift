@@ -32,7 +32,8 @@ public struct Router: Sendable {
             let end = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? tracker.lastID
             let rows = try await tx.query("""
                 SELECT change_id, table_name, source_node, target_node,
-                       COALESCE(\(size)(new_row), 0) + COALESCE(\(size)(old_row), 0) AS image_size FROM tributary_change
+                       CASE WHEN operation = \(BulkSnapshot.markerOperation) THEN \(Self.maxBatchBytes + 1)
+                            ELSE COALESCE(\(size)(new_row), 0) + COALESCE(\(size)(old_row), 0) END AS image_size FROM tributary_change
                 WHERE (change_id > \(tracker.lastID) AND change_id <= \(end))\(gapCondition) ORDER BY change_id LIMIT \(limit)
                 """)
             var groups: [String: (target: NodeID, channel: String, ids: [Int64], sizes: [Int64])] = [:]
@@ -62,6 +63,7 @@ public struct Router: Sendable {
 
     /// Row images per batch at most (a few large values, such as complex obs or form
     /// resources, would otherwise make a batch of `batch_size` rows too big to hold or send).
+    /// A bulk marker counts as more than that, so it travels alone.
     static let maxBatchBytes: Int64 = 8 * 1024 * 1024
 
     static func loadTracker(_ db: any SQLExecutor) async throws -> GapTracker {

@@ -4,7 +4,8 @@ import TributarySQL
 /// An initial load or reload: every row of the chosen tables written into the change log
 /// as an insert addressed to one node, in reference order, in one transaction. From there
 /// it travels the ordinary way (routing, batches, acks), so it is streamed in batches,
-/// survives restarts and resumes where it stopped; rows are copied by the database itself.
+/// survives restarts and resumes where it stopped; rows are copied by the database itself
+/// (on PostgreSQL, tables that qualify go as bulk copies instead of one change per row).
 public struct Snapshot: Sendable {
     let database: any Database
     let catalog: TableCatalog
@@ -55,6 +56,12 @@ public struct Snapshot: Sendable {
         let hold = Self.holdTag(target)
         var total = 0
         for entry in tables {
+            // Whole tables to a node go in bulk where they can (PostgreSQL; see `BulkSnapshot`).
+            if mode == .rows, tx.syntax == .postgres, let plan = BulkPlan.make(entry, catalog: catalog),
+               let rows = try await BulkSnapshot.enqueue(plan, for: target, now: now, in: tx) {
+                total += rows
+                continue
+            }
             let keyColumns = Capture.recordedKey(entry)
             let images = dialect.snapshotImages(of: entry.table, keyColumns: keyColumns, alias: "t")
             let order = SQL(trusted: keyColumns.map { "t." + database.syntax.quote($0) }.joined(separator: ", "))

@@ -1,0 +1,99 @@
+import Foundation
+import TributaryCore
+import TributarySQL
+
+/// The sending side of bulk rows (PostgreSQL). At a snapshot, a table that qualifies
+/// (`BulkPlan`) is copied by one statement into a table of its own, each row as one JSON
+/// line with its references already replaced by uuids: consistent with the snapshot's
+/// place in the change log, as the per-row snapshot is. The change log gets one marker
+/// per range of at most `chunk` rows and about `Router.maxBatchBytes` instead of one
+/// change per row; a marker travels alone in its
+/// batch, and the copy is dropped once every marker of it is acknowledged.
+public enum BulkSnapshot {
+    static let markerOperation = "B"
+    static let chunk = 5_000
+    static let registryPrefix = "bulk_copy:"
+
+    /// Copies the table and writes its markers addressed to `target`; returns the rows, or
+    /// nil when a reference does not resolve (the per-row snapshot then reports it).
+    static func enqueue(_ plan: BulkPlan, for target: NodeID, now: SQL, in tx: any SQLExecutor) async throws -> Int? {
+        let q = tx.syntax.quote, lit = tx.syntax.literal
+        let copy = "tributary_bulk_" + String(Secrets.make().filter(\.isLetter).lowercased().prefix(12))
+        var joins: [String] = []
+        var replaced: [String] = []
+        var danglingIf: [String] = []
+        for (i, translation) in plan.translations.enumerated() {
+            let alias = "r\(i)"
+            // Through a parent-keyed table the ids are the parent's: `patient_id` is a `person_id`.
+            joins.append("LEFT JOIN \(q(translation.uuidTable)) \(alias) ON \(alias).\(q(translation.uuidTableKey)) = t.\(q(translation.column))")
+            // As text: a CHAR(38) uuid (most OpenMRS tables) would otherwise keep its padding.
+            replaced.append("\(lit(translation.column)), \(alias).\(q("uuid"))::text")
+            danglingIf.append("(t.\(q(translation.column)) IS NOT NULL AND \(alias).\(q("uuid")) IS NULL)")
+        }
+        var line = "to_jsonb(t) - \(lit(plan.primaryKey))"
+        if !replaced.isEmpty { line = "(\(line)) || jsonb_build_object(\(replaced.joined(separator: ", ")))" }
+        try await tx.execute(SQL(trusted: """
+            CREATE TABLE \(q(copy)) AS
+            SELECT row_number() OVER (ORDER BY t.\(q(plan.primaryKey))) AS seq, (\(line))::text AS line,
+                   \(danglingIf.isEmpty ? "false" : danglingIf.joined(separator: " OR ")) AS dangling
+            FROM \(q(plan.table)) t \(joins.joined(separator: " "))
+            """))
+        let rows = try await tx.scalar(SQL(trusted: "SELECT COUNT(*) FROM \(q(copy))")).int64 ?? 0
+        let dangling = try await tx.query(SQL(trusted: "SELECT 1 FROM \(q(copy)) WHERE dangling LIMIT 1"))
+        let dangles = !dangling.isEmpty
+        if rows == 0 || dangles {
+            try await tx.execute(SQL(trusted: "DROP TABLE \(q(copy))"))
+            return rows == 0 ? 0 : nil
+        }
+        try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(copy)) (seq)"))
+        try await tx.execute("""
+            INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
+              source_node, origin_node, origin_time, target_node)
+            SELECT \(plan.table), \(markerOperation), json_build_object('copy', \(copy), 'from', MIN(seq), 'to', MAX(seq))::text,
+                   NULL, NULL, \(now), NULL, NULL, NULL, \(now), \(target.rawValue)
+            FROM (SELECT seq, (seq - 1) / \(chunk) AS n, SUM(octet_length(line)) OVER (ORDER BY seq) / \(Router.maxBatchBytes) AS b
+                  FROM \(ident: copy)) x
+            GROUP BY n, b ORDER BY MIN(seq)
+            """)
+        try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(registryPrefix + copy), \(target.rawValue))")
+        return Int(rows)
+    }
+
+    /// The wire form of a marker's batch: the header names the table and its columns, the
+    /// lines are the copy's rows in the marker's range.
+    static func batch(_ marker: CapturedChange, range: BulkRange, pending: OutgoingBatches.Pending, node: SyncNode) async throws -> Batch {
+        guard let entry = node.catalog[marker.table], let plan = BulkPlan.make(entry, catalog: node.catalog) else {
+            throw SyncError.notEnabled(marker.table)
+        }
+        let rows = try await node.database.query("""
+            SELECT line FROM \(ident: range.copy) WHERE seq >= \(range.from) AND seq <= \(range.to) ORDER BY seq
+            """).map { $0.string("line") ?? "" }
+        let depths = try await OriginDepths.read(node.database)
+        let origin = marker.originNode ?? node.id.rawValue
+        let descriptor = BulkDescriptor(table: plan.table, columns: plan.columns, format: "postgres", originNode: NodeID(origin),
+                                        originTime: marker.originTime,
+                                        originDepth: OriginDepths.depth(of: origin, known: depths, local: (node.id, node.depth)))
+        return Batch(header: BatchHeader(batchID: pending.batchID, source: node.id, target: pending.target, channel: pending.channel,
+                                         count: rows.count, bulk: descriptor), changes: [], bulkRows: rows)
+    }
+
+    /// Drops the copies whose every marker has been acknowledged.
+    static func dropFinished(_ db: any Database) async throws {
+        let copies = try await db.query("SELECT name FROM tributary_identity WHERE name LIKE \(registryPrefix + "%")")
+            .compactMap { $0.string("name") }
+        for name in copies {
+            let copy = String(name.dropFirst(registryPrefix.count))
+            let open = try await db.scalar("""
+                SELECT COUNT(*) FROM tributary_change c
+                WHERE c.operation = \(markerOperation) AND c.pk LIKE \("%\"" + copy + "\"%")
+                  AND NOT EXISTS (SELECT 1 FROM tributary_outgoing_change o JOIN tributary_outgoing_batch b ON b.batch_id = o.batch_id
+                                  WHERE o.change_id = c.change_id AND b.status = 'acked')
+                """).int64 ?? 0
+            guard open == 0 else { continue }
+            try await db.transaction { tx in
+                try await tx.execute("DROP TABLE IF EXISTS \(ident: copy)")
+                try await tx.execute("DELETE FROM tributary_identity WHERE name = \(name)")
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TributaryCore
+@testable import TributaryEngine
+import TributarySQL
+
+/// Initial loads in bulk: whole tables from a PostgreSQL parent as copies of one JSON line
+/// per row, written at once into a PostgreSQL child, taken apart everywhere else.
+@Suite struct BulkLoadTests {
+    static func uuid() -> String { UUID().uuidString.lowercased() }
+
+    @Test func theOpenMRSTablesThatQualifyAndHowTheirReferencesAreTranslated() async throws {
+        let (node, _) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .schemaOnly)
+        defer { Task { await node.close() } }
+        let catalog = node.catalog
+        let obs = try #require(BulkPlan.make(catalog["obs"]!, catalog: catalog))
+        #expect(obs.primaryKey == "obs_id" && !obs.columns.contains("obs_id") && obs.columns.contains("uuid"))
+        let group = try #require(obs.translations.first { $0.column == "obs_group_id" })
+        #expect(group.isSelf && group.nullable && obs.fastLoadable)
+        #expect(obs.translations.first { $0.column == "concept_id" }?.uuidTable == "concept")
+        // A reference to a parent-keyed table is known by the parent's uuid, and its own row must exist.
+        let encounter = try #require(BulkPlan.make(catalog["encounter"]!, catalog: catalog))
+        let patient = try #require(encounter.translations.first { $0.column == "patient_id" })
+        #expect(patient.uuidTable == "person" && patient.uuidTableKey == "person_id" && patient.viaTable == "patient")
+        // A typed value (the row's type decides the table), a parent key, a natural key: row by row.
+        #expect(BulkPlan.make(catalog["person_attribute"]!, catalog: catalog) == nil)
+        #expect(BulkPlan.make(catalog["patient"]!, catalog: catalog) == nil)
+        #expect(BulkPlan.make(catalog["role_privilege"]!, catalog: catalog) == nil)
+    }
+
+    @Test func aBulkBatchTravelsAsItsLinesAndATruncatedOneIsRefused() throws {
+        let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: "postgres",
+                                        originNode: "central", originTime: "2026-11-22 10:00:00.000000", originDepth: 0)
+        let rows = [#"{"uuid": "a", "value_text": "tab\tand \"quote\""}"#, #"{"uuid": "b", "value_text": null}"#]
+        let batch = Batch(header: BatchHeader(batchID: 7, source: "central", target: "clinic", channel: "clinical", count: 2, bulk: descriptor),
+                          changes: [], bulkRows: rows)
+        let data = try BatchCodec.encode(batch)
+        let decoded = try BatchCodec.decode(data)
+        #expect(decoded.header.bulk == descriptor && decoded.bulkRows == rows && decoded.changes.isEmpty)
+        let cut = data.prefix(data.count - 12)
+        #expect(throws: SyncError.self) { try BatchCodec.decode(Data(cut)) }
+        var broken = batch
+        broken.bulkRows = ["{\"uuid\": \"a\"\n}"]
+        broken.header.count = 1
+        #expect(throws: SyncError.self) { try BatchCodec.encode(broken) }
+    }
+
+    /// A fresh PostgreSQL child: the qualifying tables arrive in bulk and are written at once,
+    /// as a replica session (the test role may), so none of it is captured here; afterwards
+    /// ordinary changes flow both ways over the loaded rows.
+    @Test func aFreshPostgreSQLChildIsLoadedInBulkAndThenSyncsAsUsual() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        // An obs group written after its members: their references point forward in the table.
+        let group = Self.uuid()
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: """
+            INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, uuid, status)
+            SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, '\(group)', status
+            FROM obs ORDER BY obs_id LIMIT 1;
+            UPDATE obs SET obs_group_id = (SELECT obs_id FROM obs WHERE uuid = '\(group)')
+            WHERE obs_id IN (SELECT obs_id FROM obs WHERE uuid <> '\(group)' ORDER BY obs_id LIMIT 3);
+            """)
+        let (child, childDB) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreData)
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE operation = 'B' AND table_name = 'obs'").int64 ?? 0 > 0)
+        try await TestTree.quiesce([(child, parent)])
+        #expect(try await child.initialLoadState() == .done)
+        #expect(try await NodeStatus.read(child).incomingErrors == 0)
+        var differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+        let obs = try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 ?? 0
+        let parentObs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
+        #expect(obs > 0 && obs == parentObs)
+        #expect(try await child.database.scalar("""
+            SELECT COUNT(*) FROM obs o JOIN obs g ON g.obs_id = o.obs_group_id WHERE g.uuid = \(group)
+            """).int64 == 3)
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE table_name = 'obs'").int64 == 0)
+        // Every copy is dropped once its batches are acknowledged.
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").int64 == 0)
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'tributary_bulk_%'").int64 == 0)
+
+        // A new member of an existing obs group at the parent; an obs voided at the child.
+        let member = Self.uuid()
+        try await parent.database.execute("""
+            INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, obs_group_id, value_text,
+                             creator, date_created, voided, uuid, status)
+            SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, obs_group_id, 'after the load',
+                   creator, date_created, voided, \(member), status
+            FROM obs WHERE obs_group_id IS NOT NULL ORDER BY obs_id LIMIT 1
+            """)
+        let voided = try await child.database.scalar("SELECT uuid FROM obs WHERE obs_group_id IS NULL ORDER BY obs_id DESC LIMIT 1").string!
+        try childDB.client("UPDATE obs SET voided = true, void_reason = 'at the clinic', voided_by = 1, date_voided = '2026-11-22 10:00:00' WHERE uuid = '\(voided)';")
+        try await TestTree.quiesce([(child, parent)])
+        #expect(try await parent.database.scalar("SELECT void_reason FROM obs WHERE uuid = \(voided)") == .text("at the clinic"))
+        let groupHere = try await child.database.scalar("SELECT g.uuid FROM obs o JOIN obs g ON g.obs_id = o.obs_group_id WHERE o.uuid = \(member)")
+        let groupThere = try await parent.database.scalar("SELECT g.uuid FROM obs o JOIN obs g ON g.obs_id = o.obs_group_id WHERE o.uuid = \(member)")
+        #expect(groupHere == groupThere && groupHere != .null)
+        differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "after edits: \(differences.prefix(5))")
+        #expect(try await TestTree.echoes(at: parent) == 0)
+        #expect(try await TestTree.echoes(at: child) == 0)
+    }
+
+    /// Rows the child holds already (same uuids, one edited there) are not written at once:
+    /// the batch is taken apart, the rows matched and the parent's version kept, none doubled.
+    @Test func bulkRowsAlreadyHereAreMatchedNotDoubled() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreAndSampleData,
+                                                 before: "UPDATE obs SET comments = 'edited at the clinic' WHERE obs_id = (SELECT MIN(obs_id) FROM obs);")
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        try await TestTree.quiesce([(child, parent)])
+        #expect(try await child.initialLoadState() == .done)
+        #expect(try await NodeStatus.read(child).incomingErrors == 0)
+        let parentObs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 == parentObs)
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE comments = 'edited at the clinic'").int64 == 0)
+        let differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+    }
+}

@@ -17,7 +17,9 @@ public struct Phases: CustomStringConvertible, Sendable {
             var decoded: Batch?
             phases.code += try clock.measure { decoded = try BatchCodec.decode(try BatchCodec.encode(batch!)) }
             var ack: Ack?
-            phases.load += await clock.measure { ack = await target.apply(decoded!) }
+            let took = await clock.measure { ack = await target.apply(decoded!) }
+            phases.load += took
+            if took > .milliseconds(100) { print("  slow batch \(decoded!.header.bulk?.table ?? decoded!.changes.first?.table ?? "?") \(decoded!.size) rows: \(took)") }
             try await source.record(ack!, from: target.id)
             if ack!.status == .failed { throw GeneratorError("batch \(pending.batchID) failed: \(ack!.failure?.cause ?? "")") }
         }

@@ -103,11 +103,16 @@ public final class SyncNode: Sendable {
         // Bulk rows: written by a few set-based statements when they can be, else taken apart
         // into ordinary snapshot changes (matched, merged, waiting for references as those are).
         let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger)
-        if let ack = await bulkLoader.applyAtOnce(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
-            return ack
+        var rest = batch, written = 0
+        switch await bulkLoader.apply(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
+        case .applied(let ack): return ack
+        case .rest(let rows, let count): (rest.bulkRows, rest.header.count, written) = (rows, rows.count, count)
+        case .takeApart: break
         }
         do {
-            return await loader.apply(try BulkExpansion.batch(batch, descriptor: bulk, catalog: catalog), fromParent: fromParent)
+            var ack = await loader.apply(try BulkExpansion.batch(rest, descriptor: bulk, catalog: catalog), fromParent: fromParent)
+            if ack.status == .applied, !ack.duplicate { ack.applied += written }
+            return ack
         } catch {
             return Ack(batchID: batch.header.batchID, status: .failed, failure: Loader.failure(error, change: nil))
         }
@@ -116,7 +121,7 @@ public final class SyncNode: Sendable {
     @discardableResult
     public func record(_ ack: Ack, from target: NodeID) async throws -> Bool {
         let known = try await OutgoingBatches.record(database, ack: ack, from: target)
-        if known, ack.status == .applied, database.syntax == .postgres { try await BulkSnapshot.dropFinished(database) }
+        if known, ack.status == .applied, database.syntax == .postgres { try await BulkSnapshot.dropFinished(database, acked: ack.batchID) }
         return known
     }
 

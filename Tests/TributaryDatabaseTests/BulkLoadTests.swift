@@ -102,10 +102,16 @@ import TributarySQL
     }
 
     /// Rows the child holds already (same uuids, one edited there) are not written at once:
-    /// the batch is taken apart, the rows matched and the parent's version kept, none doubled.
+    /// they go to the ordinary loader, matched and the parent's version kept, none doubled;
+    /// the one obs only the parent has is written at once beside them.
     @Test func bulkRowsAlreadyHereAreMatchedNotDoubled() async throws {
         guard TestDatabase.all.contains(.postgres) else { return }
-        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        let extra = Self.uuid()
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: """
+            INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, uuid, status)
+            SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, '\(extra)', status
+            FROM obs ORDER BY obs_id LIMIT 1;
+            """)
         let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreAndSampleData,
                                                  before: "UPDATE obs SET comments = 'edited at the clinic' WHERE obs_id = (SELECT MIN(obs_id) FROM obs);")
         defer { Task { await parent.close(); await child.close() } }
@@ -116,6 +122,9 @@ import TributarySQL
         let parentObs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 == parentObs)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE comments = 'edited at the clinic'").int64 == 0)
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE uuid = \(extra)").int64 == 1)
+        // Written at once (as a replica session, so not captured), not by the ordinary loader.
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE new_row LIKE \("%" + extra + "%")").int64 == 0)
         let differences = try await TableSnapshot.differences(parent, child)
         #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
     }

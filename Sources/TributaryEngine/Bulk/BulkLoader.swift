@@ -3,14 +3,15 @@ import TributaryCore
 import TributarySQL
 
 /// The receiving side of bulk rows on PostgreSQL: the lines go into a temporary table by
-/// COPY, and one INSERT … SELECT writes them, each reference found by a join on uuid.
-/// Only new rows are written this way; when any row is here already, a reference does not
-/// resolve, or a constraint objects, the transaction is rolled back and the caller takes
-/// the rows apart for the ordinary loader instead (`BulkExpansion`), which matches,
-/// merges, waits and names the failing row as it always does.
+/// COPY, and one INSERT … SELECT writes the new ones, each reference found by a join on
+/// uuid. Rows here already (matched by uuid) are left to the ordinary loader, which
+/// updates them as it updates any snapshot row. When a reference does not resolve or a
+/// constraint objects (a row colliding on another unique key must be merged), everything
+/// is rolled back and the caller takes all the rows apart instead (`BulkExpansion`): the
+/// ordinary loader matches, merges, waits and names the failing row as it always does.
 ///
 /// With no children to pass the rows on to, and where the database allows it, the load
-/// runs as a replica session, as PostgreSQL's own logical replication and `pg_restore
+/// runs as a replica session, as PostgreSQL's logical replication and `pg_restore
 /// --disable-triggers` do: no foreign-key triggers (every reference was checked by the
 /// joins here) and no capture (nothing here is for anyone). Otherwise capture records
 /// the rows with the batch's origin, as for any loaded change.
@@ -19,41 +20,56 @@ struct BulkLoader {
     let catalog: TableCatalog
     let logger: Logger
 
+    enum Outcome {
+        /// Every row written (or the batch had been applied before).
+        case applied(Ack)
+        /// The new rows written and committed; these lines (rows here already) are left to the
+        /// ordinary loader, which records the batch. Delivered again, the written rows are matched.
+        case rest([String], written: Int)
+        /// Nothing written: take every row apart.
+        case takeApart
+    }
+
     struct NotAtOnce: Error, CustomStringConvertible { let description: String }
 
-    /// The acknowledgment when the rows were written here at once (or had been before); nil when they must be taken apart.
-    func applyAtOnce(_ batch: Batch, descriptor: BulkDescriptor, hasChildren: Bool) async -> Ack? {
+    func apply(_ batch: Batch, descriptor: BulkDescriptor, hasChildren: Bool) async -> Outcome {
         guard database.syntax == .postgres, descriptor.format == "postgres", let entry = catalog[descriptor.table],
               let plan = BulkPlan.make(entry, catalog: catalog), plan.fastLoadable,
-              Set(plan.columns) == Set(descriptor.columns) else { return nil }
+              Set(plan.columns) == Set(descriptor.columns) else { return .takeApart }
         let header = batch.header
         do {
-            let outcome: (applied: Int, duplicate: Bool) = try await database.transaction { tx in
+            let outcome: Outcome = try await database.transaction { tx in
                 let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
-                if !seen.isEmpty { return (0, true) }
+                if !seen.isEmpty { return .applied(Ack(batchID: header.batchID, status: .applied, duplicate: true)) }
                 let replica = hasChildren ? false : try await Self.replicaSession(tx)
-                let dialect = CaptureDialects.dialect(for: tx.syntax)
                 if !replica {
-                    for statement in dialect.markLoader(source: header.source.rawValue, originNode: descriptor.originNode.rawValue, originTime: descriptor.originTime) {
+                    for statement in CaptureDialects.dialect(for: tx.syntax).markLoader(
+                        source: header.source.rawValue, originNode: descriptor.originNode.rawValue, originTime: descriptor.originTime) {
                         _ = try await tx.query(statement)
                     }
                 }
-                try await tx.execute("CREATE TEMP TABLE IF NOT EXISTS tributary_bulk_rows (line jsonb) ON COMMIT DELETE ROWS")
-                try await tx.insertRows(into: "tributary_bulk_rows", columns: ["line"], rows: batch.bulkRows.map { [.text($0)] })
-                try await write(plan, rows: batch.bulkRows.count, tx)
-                try await PendingReferences.resolve(catalog: catalog, resolver: KeyResolver(db: tx, catalog: catalog), tx: tx)
+                try await tx.execute("CREATE TEMP TABLE IF NOT EXISTS tributary_bulk_rows (n integer, line jsonb) ON COMMIT DELETE ROWS")
+                try await tx.insertRows(into: "tributary_bulk_rows", columns: ["n", "line"],
+                                        rows: batch.bulkRows.enumerated().map { [.integer(Int64($0.offset)), .text($0.element)] })
+                let here = try await BulkStatements(plan: plan, catalog: catalog, syntax: tx.syntax).write(rows: batch.bulkRows.count, tx)
+                if !here.isEmpty {
+                    return .rest(here.sorted().map { batch.bulkRows[$0] }, written: batch.bulkRows.count - here.count)
+                }
+                if try await PendingReferences.count(tx) > 0 {
+                    try await PendingReferences.resolve(catalog: catalog, resolver: KeyResolver(db: tx, catalog: catalog), tx: tx)
+                }
                 try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
                 try await tx.execute("""
                     INSERT INTO tributary_incoming_batch (source_node, batch_id, channel, change_count, applied_at)
                     VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(batch.bulkRows.count), \(SQLValue.datetime(Clock.nowText())))
                     """)
-                return (batch.bulkRows.count, false)
+                return .applied(Ack(batchID: header.batchID, status: .applied, applied: batch.bulkRows.count))
             }
-            logger.debug("bulk rows written at once", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "rows": "\(outcome.applied)"])
-            return Ack(batchID: header.batchID, status: .applied, applied: outcome.applied, duplicate: outcome.duplicate)
+            logger.debug("bulk rows written at once", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)"])
+            return outcome
         } catch {
             logger.debug("bulk rows taken apart", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(error)"])
-            return nil
+            return .takeApart
         }
     }
 
@@ -68,55 +84,78 @@ struct BulkLoader {
             return false
         }
     }
+}
 
-    /// The INSERT … SELECT, the references into the table itself, and the check that every
-    /// reference found its row (a NULL from a join would otherwise pass silently).
-    func write(_ plan: BulkPlan, rows: Int, _ tx: any SQLExecutor) async throws {
-        let q = tx.syntax.quote, lit = tx.syntax.literal
+/// The statements that write staged bulk rows of one table (`tributary_bulk_rows`).
+struct BulkStatements {
+    let plan: BulkPlan
+    let catalog: TableCatalog
+    let syntax: SQLSyntax
+
+    func q(_ name: String) -> String { syntax.quote(name) }
+    func lit(_ text: String) -> String { syntax.literal(text) }
+
+    /// A uuid from a line, in the column's own type so that its index serves (a CHAR(38)
+    /// compared with text is compared as text, which no index of it answers).
+    func uuid(of table: String, _ text: String) -> String {
+        FixedChar.isFixed(catalog[table]?.table.column("uuid")?.declaredType ?? "") ? "CAST(\(text) AS bpchar)" : text
+    }
+
+    /// Writes the staged rows that are new here; returns the line numbers of those that are here already.
+    func write(rows: Int, _ tx: any SQLExecutor) async throws -> Set<Int> {
         let table = q(plan.table)
-        // In the column's own type, so that its index serves: CHAR(38) against text compares as text.
-        func uuid(of target: String, _ text: String) -> String {
-            FixedChar.isFixed(catalog[target]?.table.column("uuid")?.declaredType ?? "") ? "CAST(\(text) AS bpchar)" : text
-        }
         let ownUUID = uuid(of: plan.table, "s.line ->> 'uuid'")
-        if !(try await tx.query(SQL(trusted: "SELECT 1 FROM tributary_bulk_rows s JOIN \(table) t ON t.\(q("uuid")) = \(ownUUID) LIMIT 1")).isEmpty) {
-            throw NotAtOnce(description: "some rows are here already")
-        }
-        var joins: [String] = [], values: [String: String] = [:], missing: [String] = []
-        for (i, translation) in plan.translations.enumerated() {
+        let here = Set(try await tx.query(SQL(trusted: """
+            DELETE FROM tributary_bulk_rows s USING \(table) t WHERE t.\(q("uuid")) = \(ownUUID) RETURNING s.n
+            """)).compactMap { $0.int("n").map(Int.init) })
+        guard here.count < rows else { throw BulkLoader.NotAtOnce(description: "every row is here already") }
+
+        var joins: [String] = [], values: [String] = [], missing: [String] = [], byColumn: [String: String] = [:]
+        for (i, translation) in plan.translations.enumerated() where !translation.isSelf {
             let text = "s.line ->> \(lit(translation.column))"
-            let alias = "r\(i)"
-            joins.append("LEFT JOIN \(q(translation.uuidTable)) \(alias) ON \(alias).\(q("uuid")) = \(uuid(of: translation.uuidTable, text))")
-            var value = "\(alias).\(q(translation.uuidTableKey))"
+            joins.append("LEFT JOIN \(q(translation.uuidTable)) r\(i) ON r\(i).\(q("uuid")) = \(uuid(of: translation.uuidTable, text))")
+            var value = "r\(i).\(q(translation.uuidTableKey))"
             if let via = translation.viaTable, let column = translation.viaColumn {
+                // Through a parent-keyed table: its row must exist too (`patient` for `person`).
                 joins.append("LEFT JOIN \(q(via)) v\(i) ON v\(i).\(q(column)) = \(value)")
                 value = "v\(i).\(q(column))"
             }
-            values[translation.column] = translation.isSelf ? "NULL" : value
+            values.append("\(value) AS \(q("tributary_ref_" + translation.column))")
+            byColumn[translation.column] = "src.\(q("tributary_ref_" + translation.column))"
             missing.append("(\(text) IS NOT NULL AND \(value) IS NULL)")
         }
-        let translated = plan.translations.map { " - " + lit($0.column) }.joined()
-        let columns = plan.columns.map(q).joined(separator: ", ")
-        let selected = plan.columns.map { values[$0] ?? "p.\(q($0))" }.joined(separator: ", ")
-        let inserted = try await tx.execute(SQL(trusted: """
-            INSERT INTO \(table) (\(columns))
-            SELECT \(selected) FROM tributary_bulk_rows s
-            CROSS JOIN LATERAL jsonb_populate_record(NULL::\(table), s.line\(translated)) p
-            \(joins.joined(separator: " "))
+        for translation in plan.translations where translation.isSelf { byColumn[translation.column] = "NULL" }
+        let removed = plan.translations.map { " - " + lit($0.column) }.joined()
+        let selected = plan.columns.map { byColumn[$0] ?? "p.\(q($0))" }.joined(separator: ", ")
+        // One pass of joins both translates and finds what does not resolve.
+        let result = try await tx.query(SQL(trusted: """
+            WITH src AS MATERIALIZED (
+              SELECT s.line\(values.map { ", " + $0 }.joined()), \(missing.isEmpty ? "false" : missing.joined(separator: " OR ")) AS unresolved
+              FROM tributary_bulk_rows s \(joins.joined(separator: " "))),
+            ins AS (
+              INSERT INTO \(table) (\(plan.columns.map(q).joined(separator: ", ")))
+              SELECT \(selected) FROM src CROSS JOIN LATERAL jsonb_populate_record(NULL::\(table), src.line\(removed)) p
+              RETURNING 1)
+            SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT line ->> 'uuid' FROM src WHERE unresolved LIMIT 1) AS unresolved
             """))
-        guard inserted == rows else { throw NotAtOnce(description: "\(inserted) rows written for \(rows) lines") }
+        if let key = result.first?.string("unresolved") { throw BulkLoader.NotAtOnce(description: "a reference of \(key) is not here") }
+        let inserted = Int(result.first?.int("inserted") ?? -1)
+        guard inserted == rows - here.count else { throw BulkLoader.NotAtOnce(description: "\(inserted) rows written for \(rows - here.count) lines") }
+
         for translation in plan.translations where translation.isSelf {
+            let text = "s.line ->> \(lit(translation.column))"
+            let target = uuid(of: plan.table, text)
             try await tx.execute(SQL(trusted: """
                 UPDATE \(table) t SET \(q(translation.column)) = g.\(q(plan.primaryKey))
-                FROM tributary_bulk_rows s JOIN \(table) g ON g.\(q("uuid")) = \(uuid(of: plan.table, "s.line ->> " + lit(translation.column)))
-                WHERE t.\(q("uuid")) = \(ownUUID)
+                FROM tributary_bulk_rows s JOIN \(table) g ON g.\(q("uuid")) = \(target)
+                WHERE \(text) IS NOT NULL AND t.\(q("uuid")) = \(ownUUID)
                 """))
+            let unresolved = try await tx.query(SQL(trusted: """
+                SELECT s.line ->> 'uuid' AS key FROM tributary_bulk_rows s LEFT JOIN \(table) g ON g.\(q("uuid")) = \(target)
+                WHERE \(text) IS NOT NULL AND g.\(q(plan.primaryKey)) IS NULL LIMIT 1
+                """))
+            if let key = unresolved.first?.string("key") { throw BulkLoader.NotAtOnce(description: "\(translation.column) of \(key) is not here") }
         }
-        guard !missing.isEmpty else { return }
-        let unresolved = try await tx.query(SQL(trusted: """
-            SELECT s.line ->> 'uuid' AS key FROM tributary_bulk_rows s \(joins.joined(separator: " "))
-            WHERE \(missing.joined(separator: " OR ")) LIMIT 1
-            """))
-        if let row = unresolved.first { throw NotAtOnce(description: "a reference of \(row.string("key") ?? "?") is not here") }
+        return here
     }
 }

@@ -2,23 +2,35 @@
 /// a reference cycle (OpenMRS: users, person, concept, concept_class, concept_datatype)
 /// cannot all come first: each cycle (strongly connected component) is sent as a unit
 /// after everything it refers to, broken inside at the table with the fewest references
-/// still unsent; the loader holds those references until their rows arrive.
+/// still unsent; the loader holds those references until their rows arrive. Given row
+/// counts, a cycle is broken where the fewest rows wait: of users (a few rows) and person
+/// (thousands), users goes first and only its few `person_id`s wait, not every creator.
 public enum LoadOrder {
-    /// `references[t]` is the set of tables `t` refers to (self-references are ignored).
-    public static func sorted(_ references: [String: Set<String>]) -> [String] {
+    /// `references[t]` is the set of tables `t` refers to (self-references are ignored);
+    /// `sizes` are row counts, for the tables of cycles.
+    public static func sorted(_ references: [String: Set<String>], sizes: [String: Int] = [:]) -> [String] {
         let tables = references.keys.sorted()
         let edges = references.mapValues { $0.filter { $0 != "" && references[$0] != nil } }
         var order: [String] = []
         for component in components(tables, edges) {  // referenced components first
             var remaining = Set(component)
             while !remaining.isEmpty {
-                func unsent(_ table: String) -> Int { edges[table, default: []].filter { $0 != table && remaining.contains($0) }.count }
+                func unsent(_ table: String) -> Int {
+                    let count = edges[table, default: []].filter { $0 != table && remaining.contains($0) }.count
+                    return sizes.isEmpty ? count : count * max(1, sizes[table] ?? 1)
+                }
                 let next = remaining.min { (unsent($0), $0) < (unsent($1), $1) }!
                 order.append(next)
                 remaining.remove(next)
             }
         }
         return order
+    }
+
+    /// The tables that are part of a reference cycle.
+    public static func cyclic(_ references: [String: Set<String>]) -> Set<String> {
+        let edges = references.mapValues { $0.filter { $0 != "" && references[$0] != nil } }
+        return Set(components(references.keys.sorted(), edges).filter { $0.count > 1 }.joined())
     }
 
     /// Tarjan's strongly connected components; each comes after the components it refers to.

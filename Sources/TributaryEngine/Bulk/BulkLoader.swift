@@ -69,6 +69,7 @@ struct BulkLoader {
             return outcome
         } catch {
             logger.debug("bulk rows taken apart", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(error)"])
+            print("TAKEN APART \(descriptor.table): \(error)")
             return .takeApart
         }
     }

@@ -23,12 +23,27 @@ public struct Snapshot: Sendable {
                 && (!initialLoad || entry.setting.initialLoad)
                 && (only?.contains(entry.name) ?? true)
         }
-        let names = Set(chosen.map(\.name))
+        return LoadOrder.sorted(Self.references(among: chosen)).compactMap { catalog[$0] }
+    }
+
+    static func references(among tables: [TableCatalog.Entry]) -> [String: Set<String>] {
+        let names = Set(tables.map(\.name))
         var references: [String: Set<String>] = [:]
-        for entry in chosen {
+        for entry in tables {
             references[entry.name] = Set(entry.references.map(\.targetTable).filter { names.contains($0) })
         }
-        return LoadOrder.sorted(references).compactMap { catalog[$0] }
+        return references
+    }
+
+    /// The same tables, with each reference cycle broken where the fewest rows wait (counted here).
+    func weighted(_ tables: [TableCatalog.Entry], _ tx: any SQLExecutor) async throws -> [TableCatalog.Entry] {
+        let references = Self.references(among: tables)
+        var sizes: [String: Int] = [:]
+        for table in LoadOrder.cyclic(references) {
+            sizes[table] = Int(try await tx.scalar("SELECT COUNT(*) FROM \(ident: table)").int64 ?? 0)
+        }
+        guard !sizes.isEmpty else { return tables }
+        return LoadOrder.sorted(references, sizes: sizes).compactMap { catalog[$0] }
     }
 
     /// Writes the snapshot rows in a transaction of their own; returns how many.
@@ -55,7 +70,7 @@ public struct Snapshot: Sendable {
         let now = dialect.timestamp(Clock.nowText())
         let hold = Self.holdTag(target)
         var total = 0
-        for entry in tables {
+        for entry in mode == .holdKeys ? tables : try await weighted(tables, tx) {
             // Whole tables to a node go in bulk where they can (PostgreSQL; see `BulkSnapshot`).
             if mode == .rows, tx.syntax == .postgres, let plan = BulkPlan.make(entry, catalog: catalog),
                let rows = try await BulkSnapshot.enqueue(plan, for: target, now: now, in: tx) {

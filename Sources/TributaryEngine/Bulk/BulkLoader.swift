@@ -69,7 +69,6 @@ struct BulkLoader {
             return outcome
         } catch {
             logger.debug("bulk rows taken apart", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(error)"])
-            print("TAKEN APART \(descriptor.table): \(error)")
             return .takeApart
         }
     }
@@ -145,6 +144,10 @@ struct BulkStatements {
 
         for translation in plan.translations where translation.isSelf {
             let text = "s.line ->> \(lit(translation.column))"
+            guard !(try await tx.query(SQL(trusted: "SELECT 1 FROM tributary_bulk_rows s WHERE \(text) IS NOT NULL LIMIT 1")).isEmpty) else { continue }
+            // A temporary table has no statistics until asked; without them this join may
+            // read the whole table rather than probe its uuid index.
+            try await tx.execute("ANALYZE tributary_bulk_rows")
             let target = uuid(of: plan.table, text)
             try await tx.execute(SQL(trusted: """
                 UPDATE \(table) t SET \(q(translation.column)) = g.\(q(plan.primaryKey))

@@ -102,7 +102,7 @@ struct InitialLoad {
             group.cancelAll()
             return elapsed
         }
-        let peak = peakRSS()  // before the check below, which reads both databases whole
+        let peak = PeakRSS.kilobytes()  // before the check below, which reads both databases whole
         let differences = try await TableSnapshot.differences(parent, child)
         if !differences.isEmpty {
             for (name, node) in [("parent", parent), ("child", child)] {
@@ -134,10 +134,4 @@ struct InitialLoad {
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    /// VmHWM from /proc: the process's peak resident set, in KB.
-    static func peakRSS() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
 }

@@ -9,7 +9,8 @@ import TributarySQL
 /// Sync throughput: a clinical volume created at a child (MariaDB or PostgreSQL) and the
 /// time until a PostgreSQL parent has applied it over HTTP, in rows/s; in the same run, the
 /// same volume through PostgreSQL's own logical replication between two clusters.
-/// BENCH_BATCH_SIZE sets the child's `sync.batch_size` (default 500).
+/// BENCH_BATCH_SIZE sets the child's `sync.batch_size` (default 2,000). Prints the peak RSS of
+/// the process (both nodes) while syncing, the generator's writing left out.
 ///
 ///     scripts/bench-sync      (starts the servers, builds in release, runs this)
 @main
@@ -80,6 +81,7 @@ struct SyncThroughput {
                 if report.pushed == 0, report.pulled == 0 { break }
             }
             try await generator.write(into: child.database)
+            PeakRSS.reset()
             let start = ContinuousClock.now
             if ProcessInfo.processInfo.environment["BENCH_PHASES"] != nil {
                 print("phases: \(try await Phases.measure(from: child, to: parent))")
@@ -91,6 +93,7 @@ struct SyncThroughput {
             }
             let elapsed = ContinuousClock.now - start
             print("bytes on the wire (gzip): sent \(client.bytesSent.value), received \(client.bytesReceived.value)")
+            print("peak RSS while syncing (both nodes, one process): \(PeakRSS.kilobytes() / 1024) MB")
             await client.shutdown()
             group.cancelAll()
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

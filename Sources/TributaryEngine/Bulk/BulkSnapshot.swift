@@ -6,12 +6,14 @@ import TributarySQL
 /// (`BulkPlan`) is copied by one statement into a table of its own, each row as one JSON
 /// line with its references already replaced by uuids: consistent with the snapshot's
 /// place in the change log, as the per-row snapshot is. The change log gets one marker
-/// per range of at most `chunk` rows and about `Router.maxBatchBytes` instead of one
+/// per range of at most `chunk` rows and about `chunkBytes` instead of one
 /// change per row; a marker travels alone in its
 /// batch, and the copy is dropped once every marker of it is acknowledged.
 public enum BulkSnapshot {
     static let markerOperation = "B"
     static let chunk = 5_000
+    /// Lines are held as plain strings, not taken apart: a chunk may carry more bytes than a batch of changes.
+    static let chunkBytes: Int64 = 8 * 1024 * 1024
     static let registryPrefix = "bulk_copy:"
 
     /// Copies the table and writes its markers addressed to `target`; returns the rows, or
@@ -57,7 +59,7 @@ public enum BulkSnapshot {
               source_node, origin_node, origin_time, target_node)
             SELECT \(plan.table), \(markerOperation), json_build_object('copy', \(copy), 'from', MIN(seq), 'to', MAX(seq))::text,
                    NULL, NULL, \(now), NULL, NULL, NULL, \(now), \(target.rawValue)
-            FROM (SELECT seq, (seq - 1) / \(chunk) AS n, SUM(octet_length(line)) OVER (ORDER BY seq) / \(Router.maxBatchBytes) AS b
+            FROM (SELECT seq, (seq - 1) / \(chunk) AS n, SUM(octet_length(line)) OVER (ORDER BY seq) / \(chunkBytes) AS b
                   FROM \(ident: copy)) x
             GROUP BY n, b ORDER BY MIN(seq)
             """)

@@ -61,10 +61,10 @@ public struct Router: Sendable {
         }
     }
 
-    /// Row images per batch at most (a few large values, such as complex obs or form
-    /// resources, would otherwise make a batch of `batch_size` rows too big to hold or send).
-    /// A bulk marker counts as more than that, so it travels alone.
-    static let maxBatchBytes: Int64 = 8 * 1024 * 1024
+    /// Row images per batch at most: what bounds a node's memory, whatever `batch_size` says
+    /// (a batch is held whole at each end, at about 30 times its images' size in all its
+    /// forms; 2 MB is about 2,800 obs). A bulk marker counts as more, so it travels alone.
+    static let maxBatchBytes: Int64 = 2 * 1024 * 1024
 
     static func loadTracker(_ db: any SQLExecutor) async throws -> GapTracker {
         // The row lock keeps two routing passes (two processes on one database) from routing twice.

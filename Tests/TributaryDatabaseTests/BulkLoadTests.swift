@@ -28,6 +28,14 @@ import TributarySQL
         #expect(BulkPlan.make(catalog["role_privilege"]!, catalog: catalog) == nil)
     }
 
+    @Test func valuesAreCastToTheirColumnsTypeWithoutItsLength() {
+        for (declared, cast) in [("character varying(255)", "character varying"), ("character(38)", "bpchar"), ("integer", "integer"),
+                                 ("timestamp(6) without time zone", "timestamp without time zone"), ("numeric(10,2)", "numeric"),
+                                 ("boolean", "boolean"), ("bytea", "bytea")] {
+            #expect(BulkStatements.castType(declared) == cast, "\(declared)")
+        }
+    }
+
     @Test func aBulkBatchTravelsAsItsLinesAndATruncatedOneIsRefused() throws {
         let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: "postgres",
                                         originNode: "central", originTime: "2026-11-22 10:00:00.000000", originDepth: 0)
@@ -58,6 +66,8 @@ import TributarySQL
             FROM obs ORDER BY obs_id LIMIT 1;
             UPDATE obs SET obs_group_id = (SELECT obs_id FROM obs WHERE uuid = '\(group)')
             WHERE obs_id IN (SELECT obs_id FROM obs WHERE uuid <> '\(group)' ORDER BY obs_id LIMIT 3);
+            UPDATE obs SET value_text = E'back\\\\slash "quoted" \\ttab \\nnew line, é 漢 😀', value_numeric = 0.1
+            WHERE obs_id = (SELECT MAX(obs_id) FROM obs WHERE uuid <> '\(group)');
             """)
         let (child, childDB) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreData)
         defer { Task { await parent.close(); await child.close() } }
@@ -86,6 +96,11 @@ import TributarySQL
         #expect(try await NodeStatus.read(child).incomingErrors == 0)
         var differences = try await TableSnapshot.differences(parent, child)
         #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+        let awkward = "SELECT value_text, value_numeric FROM obs WHERE value_text LIKE 'back%'"
+        let there = try await parent.database.query(SQL(trusted: awkward)), here = try await child.database.query(SQL(trusted: awkward))
+        #expect(there.count == 1 && here.count == 1 && there.first?.string("value_text") == here.first?.string("value_text")
+                && here.first?.string("value_text")?.contains("\t") == true && here.first?.string("value_text")?.contains("\\") == true)
+        #expect(here.first?["value_numeric"] == there.first?["value_numeric"])
         let obs = try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 ?? 0
         let parentObs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
         #expect(obs > 0 && obs == parentObs)

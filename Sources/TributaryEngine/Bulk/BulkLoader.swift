@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import TributaryCore
 import TributarySQL
@@ -101,6 +102,15 @@ struct BulkStatements {
         FixedChar.isFixed(catalog[table]?.table.column("uuid")?.declaredType ?? "") ? "CAST(\(text) AS bpchar)" : text
     }
 
+    /// The type to cast a value's text to: the column's type without its length, which the
+    /// INSERT then checks (an explicit cast to `varchar(n)` would cut a longer value silently);
+    /// `bpchar` for CHAR(n), since a bare `character` means CHAR(1).
+    static func castType(_ declared: String) -> String {
+        if FixedChar.isFixed(declared) { return "bpchar" }
+        guard let open = declared.firstIndex(of: "("), let close = declared[open...].firstIndex(of: ")") else { return declared }
+        return (String(declared[..<open]) + declared[declared.index(after: close)...]).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Writes the staged rows that are new here; returns the line numbers of those that are here already.
     func write(rows: Int, _ tx: any SQLExecutor) async throws -> Set<Int> {
         let table = q(plan.table)
@@ -125,8 +135,15 @@ struct BulkStatements {
             missing.append("(\(text) IS NOT NULL AND \(value) IS NULL)")
         }
         for translation in plan.translations where translation.isSelf { byColumn[translation.column] = "NULL" }
-        let removed = plan.translations.map { " - " + lit($0.column) }.joined()
-        let selected = plan.columns.map { byColumn[$0] ?? "p.\(q($0))" }.joined(separator: ", ")
+        // Each value cast from its text: half the cost of jsonb_populate_record (17 ms against 31 ms for 5,000 obs).
+        guard let schema = catalog[plan.table]?.table else { throw BulkLoader.NotAtOnce(description: "no table \(plan.table)") }
+        let selected = try plan.columns.map { column in
+            if let value = byColumn[column] { return value }
+            guard let type = schema.column(column).map({ Self.castType($0.declaredType) }) else {
+                throw BulkLoader.NotAtOnce(description: "no column \(column)")
+            }
+            return "CAST(src.line ->> \(lit(column)) AS \(type))"
+        }.joined(separator: ", ")
         // One pass of joins both translates and finds what does not resolve.
         let result = try await tx.query(SQL(trusted: """
             WITH src AS MATERIALIZED (
@@ -134,7 +151,7 @@ struct BulkStatements {
               FROM tributary_bulk_rows s \(joins.joined(separator: " "))),
             ins AS (
               INSERT INTO \(table) (\(plan.columns.map(q).joined(separator: ", ")))
-              SELECT \(selected) FROM src CROSS JOIN LATERAL jsonb_populate_record(NULL::\(table), src.line\(removed)) p
+              SELECT \(selected) FROM src
               RETURNING 1)
             SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT line ->> 'uuid' FROM src WHERE unresolved LIMIT 1) AS unresolved
             """))

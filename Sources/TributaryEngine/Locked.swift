@@ -7,4 +7,5 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func set(_ value: Value) { lock.withLock { stored = value } }
+    func withLock(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }

@@ -20,6 +20,9 @@ public final class SyncNode: Sendable {
     /// One routing pass and one incoming batch at a time in this process.
     let routeLock = AsyncLock()
     let applyLock = AsyncLock()
+    /// Bulk rows this process wrote at once (set-based) rather than taking them apart.
+    public var bulkRowsWrittenAtOnce: Int { bulkCounter.value }
+    let bulkCounter = Locked(0)
 
     init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, logger: Logger) {
         self.depthBox = Locked(depth)
@@ -105,8 +108,12 @@ public final class SyncNode: Sendable {
         let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger)
         var rest = batch, written = 0
         switch await bulkLoader.apply(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
-        case .applied(let ack): return ack
-        case .rest(let rows, let count): (rest.bulkRows, rest.header.count, written) = (rows, rows.count, count)
+        case .applied(let ack):
+            if !ack.duplicate { bulkCounter.withLock { $0 += ack.applied } }
+            return ack
+        case .rest(let rows, let count):
+            (rest.bulkRows, rest.header.count, written) = (rows, rows.count, count)
+            bulkCounter.withLock { $0 += count }
         case .takeApart: break
         }
         do {

@@ -108,6 +108,7 @@ import TributarySQL
             SELECT COUNT(*) FROM obs o JOIN obs g ON g.obs_id = o.obs_group_id WHERE g.uuid = \(group)
             """).int64 == 3)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE table_name = 'obs'").int64 == 0)
+        #expect(child.bulkRowsWrittenAtOnce >= Int(obs))
         // Every copy is dropped once its batches are acknowledged.
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").int64 == 0)
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'tributary_bulk_%'").int64 == 0)
@@ -134,6 +135,44 @@ import TributarySQL
         #expect(try await TestTree.echoes(at: child) == 0)
     }
 
+    /// A child whose database role owns the OpenMRS tables but is no superuser cannot run as a
+    /// replica session: the bulk rows are written at once all the same, with the foreign keys
+    /// checked by PostgreSQL and every row captured with the parent as its source (so a child
+    /// of this node would receive them), and nothing goes back up.
+    @Test func aChildWithoutSuperuserRightsLoadsInBulkWithChecksAndCapture() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        let database = try await TestDatabase.postgres.fresh(.coreData)
+        let role = "t_owner_" + UUID().uuidString.prefix(8).lowercased()
+        let name = String(database.url[database.url.index(after: database.url.lastIndex(of: "/")!)...])
+        try database.client("""
+            CREATE ROLE \(role) LOGIN;
+            ALTER DATABASE \(name) OWNER TO \(role);
+            ALTER SCHEMA public OWNER TO \(role);
+            DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
+                EXECUTE format('ALTER TABLE %I OWNER TO \(role)', r.tablename);
+              END LOOP;
+            END $$;
+            """)
+        await database.database.close()
+        let url = database.url.replacingOccurrences(of: "://postgres@", with: "://\(role)@")
+        let child = try await SyncNode.open(try NodeConfiguration.parse("node:\n  id: clinic-1\n  group: clinic\ndatabase: \(url)\n"))
+        defer { Task { await parent.close(); await child.close() } }
+        #expect(try await child.database.scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == .bool(false))
+        try await TestTree.link(child: child, to: parent)
+        try await TestTree.quiesce([(child, parent)])
+        #expect(child.bulkRowsWrittenAtOnce >= (try await child.database.scalar("SELECT COUNT(*) FROM obs").int64).map(Int.init) ?? 1)
+        #expect(try await child.initialLoadState() == .done)
+        #expect(try await NodeStatus.read(child).incomingErrors == 0)
+        let differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+        let obs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE table_name = 'obs' AND source_node = 'central'").int64 == obs)
+        #expect(try await TestTree.echoes(at: parent) == 0)
+        #expect(try await TestTree.echoes(at: child) == 0)
+    }
+
     /// Rows the child holds already (same uuids, one edited there) are not written at once:
     /// they go to the ordinary loader, matched and the parent's version kept, none doubled;
     /// the one obs only the parent has is written at once beside them.
@@ -156,6 +195,7 @@ import TributarySQL
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 == parentObs)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE comments = 'edited at the clinic'").int64 == 0)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE uuid = \(extra)").int64 == 1)
+        #expect(child.bulkRowsWrittenAtOnce > 0)
         // Written at once (as a replica session, so not captured), not by the ordinary loader.
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE new_row LIKE \("%" + extra + "%")").int64 == 0)
         let differences = try await TableSnapshot.differences(parent, child)

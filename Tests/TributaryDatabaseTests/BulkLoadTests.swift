@@ -36,6 +36,30 @@ import TributarySQL
         }
     }
 
+    /// A table of more than 50 columns has its lines built another way (json_build_object
+    /// takes at most 100 arguments): both ways give the same rows.
+    @Test func wideAndNarrowLinesAgree() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        defer { Task { await parent.close() } }
+        let plan = try #require(BulkPlan.make(parent.catalog["obs"]!, catalog: parent.catalog))
+        let rows = try await parent.database.transaction { tx in
+            try await BulkSnapshot.enqueue(plan, for: "nobody", now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", in: tx)
+        }
+        #expect(rows ?? 0 > 0)
+        let copy = try #require(try await parent.database.scalar("SELECT name FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").string)
+        func lines(wide: Bool) async throws -> [RowImage] {
+            try await parent.database.query("""
+                SELECT \(SQL(trusted: BulkSnapshot.line(plan, syntax: .postgres, wide: wide))) AS line
+                FROM \(ident: String(copy.dropFirst("bulk_copy:".count))) c ORDER BY tributary_seq
+                """).map { try ImageDecoding.image($0.string("line") ?? "") }
+        }
+        let narrow = try await lines(wide: false), wide = try await lines(wide: true)
+        #expect(narrow.count == rows && narrow == wide)
+        #expect(narrow.allSatisfy { $0["obs_id"] == nil && $0["uuid"] != nil })
+        if case .string(let person)? = narrow.first?["person_id"] { #expect(person.count == 36) } else { Issue.record("person_id is not a uuid") }
+    }
+
     @Test func aBulkBatchTravelsAsItsLinesAndATruncatedOneIsRefused() throws {
         let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: "postgres",
                                         originNode: "central", originTime: "2026-11-22 10:00:00.000000", originDepth: 0)

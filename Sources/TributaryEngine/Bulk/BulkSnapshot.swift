@@ -3,8 +3,8 @@ import TributaryCore
 import TributarySQL
 
 /// The sending side of bulk rows (PostgreSQL). At a snapshot, a table that qualifies
-/// (`BulkPlan`) is copied by one statement into a table of its own, each row as one JSON
-/// line with its references already replaced by uuids: consistent with the snapshot's
+/// (`BulkPlan`) is copied by one statement into a table of its own, each row with the
+/// uuids of the rows it references beside it (read as JSON lines, one per row): consistent with the snapshot's
 /// place in the change log, as the per-row snapshot is. The change log gets one marker
 /// per range of at most `chunk` rows and about `chunkBytes` instead of one
 /// change per row; a marker travels alone in its
@@ -21,46 +21,41 @@ public enum BulkSnapshot {
     static func enqueue(_ plan: BulkPlan, for target: NodeID, now: SQL, in tx: any SQLExecutor) async throws -> Int? {
         let q = tx.syntax.quote, lit = tx.syntax.literal
         let copy = "tributary_bulk_" + String(Secrets.make().filter(\.isLetter).lowercased().prefix(12))
-        var joins: [String] = []
-        var replaced: [String] = []
-        var danglingIf: [String] = []
+        var joins: [String] = [], uuids: [String] = [], danglingIf: [String] = []
         for (i, translation) in plan.translations.enumerated() {
             let alias = "r\(i)"
             // Through a parent-keyed table the ids are the parent's: `patient_id` is a `person_id`.
             joins.append("LEFT JOIN \(q(translation.uuidTable)) \(alias) ON \(alias).\(q(translation.uuidTableKey)) = t.\(q(translation.column))")
             // As text: a CHAR(38) uuid (most OpenMRS tables) would otherwise keep its padding.
-            replaced.append("\(lit(translation.column)), \(alias).\(q("uuid"))::text")
+            uuids.append("\(alias).\(q("uuid"))::text AS \(q(refColumn(translation.column)))")
             danglingIf.append("(t.\(q(translation.column)) IS NOT NULL AND \(alias).\(q("uuid")) IS NULL)")
         }
-        var line = "to_jsonb(t) - \(lit(plan.primaryKey))"
-        if !replaced.isEmpty { line = "(\(line)) || jsonb_build_object(\(replaced.joined(separator: ", ")))" }
-        if plan.columns.count <= 50 {
-            // json_build_object (at most 100 arguments) costs about half of building and merging jsonb.
-            let uuids = Dictionary(uniqueKeysWithValues: plan.translations.enumerated().map { ($1.column, "r\($0).\(q("uuid"))::text") })
-            line = "json_build_object(" + plan.columns.map { "\(lit($0)), " + (uuids[$0] ?? "t.\(q($0))") }.joined(separator: ", ") + ")"
-        }
+        // The rows as they are, with the uuids beside them: the JSON lines are made as each
+        // chunk is read, so this statement (inside the registration) stays short: 0.14 s for
+        // 100,000 obs, where building the lines here took 0.6 s.
         try await tx.execute(SQL(trusted: """
             CREATE TABLE \(q(copy)) AS
-            SELECT row_number() OVER (ORDER BY t.\(q(plan.primaryKey))) AS seq, (\(line))::text AS line,
-                   \(danglingIf.isEmpty ? "false" : danglingIf.joined(separator: " OR ")) AS dangling
+            SELECT row_number() OVER (ORDER BY t.\(q(plan.primaryKey))) AS tributary_seq, t.*\(uuids.map { ", " + $0 }.joined()),
+                   \(danglingIf.isEmpty ? "false" : danglingIf.joined(separator: " OR ")) AS tributary_dangling
             FROM \(q(plan.table)) t \(joins.joined(separator: " "))
             """))
         let rows = try await tx.scalar(SQL(trusted: "SELECT COUNT(*) FROM \(q(copy))")).int64 ?? 0
-        let dangling = try await tx.query(SQL(trusted: "SELECT 1 FROM \(q(copy)) WHERE dangling LIMIT 1"))
+        let dangling = try await tx.query(SQL(trusted: "SELECT 1 FROM \(q(copy)) WHERE tributary_dangling LIMIT 1"))
         let dangles = !dangling.isEmpty
         if rows == 0 || dangles {
             try await tx.execute(SQL(trusted: "DROP TABLE \(q(copy))"))
             return rows == 0 ? 0 : nil
         }
-        try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(copy)) (seq)"))
+        try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(copy)) (tributary_seq)"))
         let before = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0
         try await tx.execute("""
             INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
               source_node, origin_node, origin_time, target_node)
             SELECT \(plan.table), \(markerOperation), json_build_object('copy', \(copy), 'from', MIN(seq), 'to', MAX(seq))::text,
                    NULL, NULL, \(now), NULL, NULL, NULL, \(now), \(target.rawValue)
-            FROM (SELECT seq, (seq - 1) / \(chunk) AS n, SUM(octet_length(line)) OVER (ORDER BY seq) / \(chunkBytes) AS b
-                  FROM \(ident: copy)) x
+            FROM (SELECT tributary_seq AS seq, (tributary_seq - 1) / \(chunk) AS n,
+                         SUM(pg_column_size(c.*)) OVER (ORDER BY tributary_seq) / \(chunkBytes) AS b
+                  FROM \(ident: copy) c) x
             GROUP BY n, b ORDER BY MIN(seq)
             """)
         let markers = try await tx.query("SELECT MIN(change_id) AS first, MAX(change_id) AS last FROM tributary_change WHERE change_id > \(before)").first
@@ -76,7 +71,8 @@ public enum BulkSnapshot {
             throw SyncError.notEnabled(marker.table)
         }
         let rows = try await node.database.query("""
-            SELECT line FROM \(ident: range.copy) WHERE seq >= \(range.from) AND seq <= \(range.to) ORDER BY seq
+            SELECT \(SQL(trusted: line(plan, syntax: node.database.syntax))) AS line FROM \(ident: range.copy) c
+            WHERE tributary_seq >= \(range.from) AND tributary_seq <= \(range.to) ORDER BY tributary_seq
             """).map { $0.string("line") ?? "" }
         let depths = try await OriginDepths.read(node.database)
         let origin = marker.originNode ?? node.id.rawValue
@@ -85,6 +81,23 @@ public enum BulkSnapshot {
                                         originDepth: OriginDepths.depth(of: origin, known: depths, local: (node.id, node.depth)))
         return Batch(header: BatchHeader(batchID: pending.batchID, source: node.id, target: pending.target, channel: pending.channel,
                                          count: rows.count, bulk: descriptor), changes: [], bulkRows: rows)
+    }
+
+    /// The copy's column holding a reference's uuid.
+    static func refColumn(_ column: String) -> String { "tributary_ref_" + column }
+
+    /// A copied row as one JSON line: every column but the generated id, references as uuids.
+    static func line(_ plan: BulkPlan, syntax: SQLSyntax, wide: Bool? = nil) -> String {
+        let q = syntax.quote, lit = syntax.literal
+        let translated = Set(plan.translations.map(\.column))
+        func value(_ column: String) -> String { "c.\(q(translated.contains(column) ? refColumn(column) : column))" }
+        if !(wide ?? (plan.columns.count > 50)) {  // json_build_object takes at most 100 arguments
+            return "json_build_object(" + plan.columns.map { "\(lit($0)), \(value($0))" }.joined(separator: ", ") + ")::text"
+        }
+        let dropped = ([plan.primaryKey, "tributary_seq", "tributary_dangling"] + plan.translations.map { refColumn($0.column) })
+            .map { " - " + lit($0) }.joined()
+        let references = plan.translations.map { "\(lit($0.column)), \(value($0.column))" }.joined(separator: ", ")
+        return "((to_jsonb(c)\(dropped)) || jsonb_build_object(\(references)))::text"
     }
 
     /// After a bulk batch is acknowledged: drops its copy once every marker of it is.

@@ -9,6 +9,15 @@ import TributarySQL
 @Suite struct BulkLoadTests {
     static func uuid() -> String { UUID().uuidString.lowercased() }
 
+    /// SQL that writes a copy of the first obs under a new uuid.
+    static func copyOfFirstObs(_ uuid: String) -> String {
+        """
+        INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, uuid, status)
+        SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, '\(uuid)', status
+        FROM obs ORDER BY obs_id LIMIT 1;
+        """
+    }
+
     @Test func theOpenMRSTablesThatQualifyAndHowTheirReferencesAreTranslated() async throws {
         let (node, _) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .schemaOnly)
         defer { Task { await node.close() } }
@@ -84,10 +93,8 @@ import TributarySQL
         guard TestDatabase.all.contains(.postgres) else { return }
         // An obs group written after its members: their references point forward in the table.
         let group = Self.uuid()
-        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: """
-            INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, uuid, status)
-            SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, '\(group)', status
-            FROM obs ORDER BY obs_id LIMIT 1;
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: Self.copyOfFirstObs(group) + """
+
             UPDATE obs SET obs_group_id = (SELECT obs_id FROM obs WHERE uuid = '\(group)')
             WHERE obs_id IN (SELECT obs_id FROM obs WHERE uuid <> '\(group)' ORDER BY obs_id LIMIT 3);
             UPDATE obs SET value_text = E'back\\\\slash "quoted" \\ttab \\nnew line, é 漢 😀', value_numeric = 0.1
@@ -203,11 +210,7 @@ import TributarySQL
     @Test func bulkRowsAlreadyHereAreMatchedNotDoubled() async throws {
         guard TestDatabase.all.contains(.postgres) else { return }
         let extra = Self.uuid()
-        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: """
-            INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, uuid, status)
-            SELECT person_id, concept_id, encounter_id, obs_datetime, location_id, creator, date_created, voided, '\(extra)', status
-            FROM obs ORDER BY obs_id LIMIT 1;
-            """)
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: Self.copyOfFirstObs(extra))
         let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreAndSampleData,
                                                  before: "UPDATE obs SET comments = 'edited at the clinic' WHERE obs_id = (SELECT MIN(obs_id) FROM obs);")
         defer { Task { await parent.close(); await child.close() } }

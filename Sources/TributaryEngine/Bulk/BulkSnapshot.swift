@@ -4,11 +4,11 @@ import TributarySQL
 
 /// The sending side of bulk rows (PostgreSQL). At a snapshot, a table that qualifies
 /// (`BulkPlan`) is copied by one statement into a table of its own, each row with the
-/// uuids of the rows it references beside it (read as JSON lines, one per row): consistent with the snapshot's
-/// place in the change log, as the per-row snapshot is. The change log gets one marker
-/// per range of at most `chunk` rows and about `chunkBytes` instead of one
-/// change per row; a marker travels alone in its
-/// batch, and the copy is dropped once every marker of it is acknowledged.
+/// uuids of the rows it references beside it: consistent with the snapshot's place in
+/// the change log, as the per-row snapshot is. The change log gets one marker per range
+/// of at most `chunk` rows and about `chunkBytes` instead of one change per row; a marker
+/// travels alone in its batch, read as one JSON line per row, and the copy is dropped
+/// once every marker of it is acknowledged.
 public enum BulkSnapshot {
     static let markerOperation = "B"
     static let chunk = 5_000
@@ -40,8 +40,7 @@ public enum BulkSnapshot {
             FROM \(q(plan.table)) t \(joins.joined(separator: " "))
             """))
         let rows = try await tx.scalar(SQL(trusted: "SELECT COUNT(*) FROM \(q(copy))")).int64 ?? 0
-        let dangling = try await tx.query(SQL(trusted: "SELECT 1 FROM \(q(copy)) WHERE tributary_dangling LIMIT 1"))
-        let dangles = !dangling.isEmpty
+        let dangles = !(try await tx.query(SQL(trusted: "SELECT 1 FROM \(q(copy)) WHERE tributary_dangling LIMIT 1"))).isEmpty
         if rows == 0 || dangles {
             try await tx.execute(SQL(trusted: "DROP TABLE \(q(copy))"))
             return rows == 0 ? 0 : nil

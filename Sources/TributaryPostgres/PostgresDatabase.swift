@@ -115,6 +115,28 @@ struct PostgresSession: SQLExecutor {
         }
     }
 
+    func copyLines(into table: String, columns: [String], lines: [String], numbered: Bool) async throws {
+        guard !lines.isEmpty else { return }
+        guard !table.contains("\""), !columns.contains(where: { $0.contains("\"") }) else {
+            throw DatabaseError(.unsupported, "COPY of lines into a name holding a double quote")
+        }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 8 })
+        for (i, line) in lines.enumerated() {
+            if numbered {
+                buffer.writeString(String(i))
+                buffer.writeInteger(UInt8(ascii: "\t"))
+            }
+            buffer.writeString(line)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        do {
+            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(buffer) }
+        } catch let error as PSQLError {
+            throw DatabaseError(.statement, Self.message(error), sql: "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
+        }
+    }
+
     private func run(_ sql: SQL) async throws -> PostgresQueryResult {
         let (text, values) = sql.render(.postgres)
         var binds = PostgresBindings(capacity: values.count)

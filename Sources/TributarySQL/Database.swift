@@ -8,11 +8,18 @@ public protocol SQLExecutor: Sendable {
     /// Writes many rows into one table. By default multi-row INSERTs; PostgreSQL uses COPY
     /// (no statement to parse, no bind per value). Triggers and constraints apply either way.
     func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws
+    /// Lines already in PostgreSQL's COPY text format into `table`; with `numbered`, each line
+    /// gets its index (from 0) as the first of `columns`. PostgreSQL only.
+    func copyLines(into table: String, columns: [String], lines: [String], numbered: Bool) async throws
 }
 
 extension SQLExecutor {
     public func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
         try await insertRowsByStatements(into: table, columns: columns, rows: rows)
+    }
+
+    public func copyLines(into table: String, columns: [String], lines: [String], numbered: Bool) async throws {
+        throw DatabaseError(.unsupported, "COPY text lines are PostgreSQL's")
     }
 
     /// Multi-row INSERTs, each well under every dialect's limit on bound values per statement.

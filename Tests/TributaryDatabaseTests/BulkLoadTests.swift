@@ -4,8 +4,8 @@ import TributaryCore
 @testable import TributaryEngine
 import TributarySQL
 
-/// Initial loads in bulk: whole tables from a PostgreSQL parent as copies of one JSON line
-/// per row, written at once into a PostgreSQL child, taken apart everywhere else.
+/// Initial loads in bulk: whole tables from a PostgreSQL parent as copies of one line of COPY
+/// text per row, written at once into a PostgreSQL child, taken apart everywhere else.
 @Suite struct BulkLoadTests {
     static func uuid() -> String { UUID().uuidString.lowercased() }
 
@@ -45,34 +45,54 @@ import TributarySQL
         }
     }
 
-    /// A table of more than 50 columns has its lines built another way (json_build_object
-    /// takes at most 100 arguments): both ways give the same rows.
-    @Test func wideAndNarrowLinesAgree() async throws {
+    /// Values that COPY text must escape, and values that look like its escapes.
+    @Test func copyTextLinesAreReadBackAsWritten() {
+        let values: [String?] = ["back\\slash", "tab\there", "new\nline", "carriage\rreturn", nil, "", "\\N", "N", "é 漢 😀", "\\t"]
+        let line = CopyText.line(values)
+        #expect(!line.contains("\n") && CopyText.isLine(line.utf8, count: values.count))
+        #expect(CopyText.fields(line, count: values.count) == values)
+        #expect(CopyText.fields(line, count: values.count + 1) == nil)
+        #expect(CopyText.fields("a\nb", count: 1) == nil && CopyText.fields("a\\", count: 1) == nil)
+        #expect(!CopyText.isLine("a\tb".utf8, count: 1) && CopyText.isLine("a\\\tb".utf8, count: 1))
+    }
+
+    /// The parent's database writes each copied row as one line of COPY text; taken apart, the
+    /// lines give the rows' values exactly (what a MariaDB or SQLite child receives).
+    @Test func copiedRowsAreLinesOfCOPYTextThatTakeApartIntoTheirValues() async throws {
         guard TestDatabase.all.contains(.postgres) else { return }
-        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, before: """
+            UPDATE obs SET value_text = E'back\\\\slash \\\\N "quoted" \\ttab \\nnew line \\rreturn, é 漢 😀', value_numeric = 0.1
+            WHERE obs_id = (SELECT MAX(obs_id) FROM obs);
+            """)
         defer { Task { await parent.close() } }
-        let plan = try #require(BulkPlan.make(parent.catalog["obs"]!, catalog: parent.catalog))
-        let rows = try await parent.database.transaction { tx in
+        let entry = try #require(parent.catalog["obs"])
+        let plan = try #require(BulkPlan.make(entry, catalog: parent.catalog))
+        let rows = try #require(try await parent.database.transaction { tx in
             try await BulkSnapshot.enqueue(plan, for: "nobody", now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", in: tx)
-        }
-        #expect(rows ?? 0 > 0)
+        })
         let copy = try #require(try await parent.database.scalar("SELECT name FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").string)
-        func lines(wide: Bool) async throws -> [RowImage] {
-            try await parent.database.query("""
-                SELECT \(SQL(trusted: BulkSnapshot.line(plan, syntax: .postgres, wide: wide))) AS line
-                FROM \(ident: String(copy.dropFirst("bulk_copy:".count))) c ORDER BY tributary_seq
-                """).map { try ImageDecoding.image($0.string("line") ?? "") }
-        }
-        let narrow = try await lines(wide: false), wide = try await lines(wide: true)
-        #expect(narrow.count == rows && narrow == wide)
-        #expect(narrow.allSatisfy { $0["obs_id"] == nil && $0["uuid"] != nil })
-        if case .string(let person)? = narrow.first?["person_id"] { #expect(person.count == 36) } else { Issue.record("person_id is not a uuid") }
+        let lines = try await BulkSnapshot.lines(plan, table: entry.table, range: BulkRange(copy: String(copy.dropFirst("bulk_copy:".count)), from: 1, to: Int64(rows)),
+                                                 in: parent.database)
+        #expect(rows > 0 && lines.count == rows && lines.allSatisfy { CopyText.isLine($0.utf8, count: plan.columns.count) })
+        let descriptor = BulkDescriptor(table: "obs", columns: plan.columns, format: BulkDescriptor.copyText, originNode: "central",
+                                        originTime: "2026-11-22 10:00:00.000000", originDepth: 0)
+        let batch = Batch(header: BatchHeader(batchID: 1, source: "central", target: "nobody", channel: "clinical", count: lines.count, bulk: descriptor),
+                          changes: [], bulkRows: lines)
+        let changes = try BulkExpansion.batch(batch, descriptor: descriptor, catalog: parent.catalog).changes
+        #expect(changes.count == rows && changes.allSatisfy { $0.row?["obs_id"] == nil && $0.row?["uuid"] != nil })
+        let awkward = try #require(try await parent.database.query("SELECT uuid, value_text FROM obs WHERE value_numeric = 0.1").first)
+        let change = try #require(changes.first { $0.key == [.string(awkward.string("uuid") ?? "")] }?.row)
+        #expect(change["value_text"] == .string(awkward.string("value_text") ?? "") && change["value_numeric"] == .double(0.1))
+        #expect(change["voided"] == .bool(false))
+        if case .string(let when)? = change["obs_datetime"] { #expect(when.count >= 19 && when.hasPrefix("20")) } else { Issue.record("no obs_datetime") }
+        guard case .key(let parts)? = change["person_id"], case .string(let person)? = parts.first else { Issue.record("person_id is not a key"); return }
+        #expect(person.count == 36 && parts.count == 1)
     }
 
     @Test func aBulkBatchTravelsAsItsLinesAndATruncatedOneIsRefused() throws {
-        let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: "postgres",
+        let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: BulkDescriptor.copyText,
                                         originNode: "central", originTime: "2026-11-22 10:00:00.000000", originDepth: 0)
-        let rows = [#"{"uuid": "a", "value_text": "tab\tand \"quote\""}"#, #"{"uuid": "b", "value_text": null}"#]
+        let rows = [CopyText.line(["a", "tab\tand \"quote\""]), CopyText.line(["b", nil])]
         let batch = Batch(header: BatchHeader(batchID: 7, source: "central", target: "clinic", channel: "clinical", count: 2, bulk: descriptor),
                           changes: [], bulkRows: rows)
         let data = try BatchCodec.encode(batch)
@@ -81,9 +101,12 @@ import TributarySQL
         let cut = data.prefix(data.count - 12)
         #expect(throws: SyncError.self) { try BatchCodec.decode(Data(cut)) }
         var broken = batch
-        broken.bulkRows = ["{\"uuid\": \"a\"\n}"]
+        broken.bulkRows = ["a\tb\nc"]
         broken.header.count = 1
         #expect(throws: SyncError.self) { try BatchCodec.encode(broken) }
+        // A line with a value too many is refused on arrival.
+        let extra = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "b\t\\N", with: "b\t\\N\tc")
+        #expect(throws: SyncError.self) { try BatchCodec.decode(Data(extra.utf8)) }
     }
 
     /// A fresh PostgreSQL child: the qualifying tables arrive in bulk and are written at once,

@@ -14,10 +14,12 @@ public enum BatchCodec {
         data.append(0x0A)
         var lines: [UInt8] = []
         lines.reserveCapacity(batch.changes.count * 800)
-        if batch.header.bulk != nil {
+        if let bulk = batch.header.bulk {
             for row in batch.bulkRows {
-                // A database's JSON text escapes control characters: a raw newline is not a row.
-                guard !row.utf8.contains(0x0A) else { throw SyncError.protocolError("a bulk row holds a line break") }
+                // COPY text escapes line breaks: a raw one is not a row.
+                guard CopyText.isLine(row.utf8, count: bulk.columns.count) else {
+                    throw SyncError.protocolError("a bulk row is not one line of \(bulk.columns.count) values")
+                }
                 lines.append(contentsOf: row.utf8)
                 lines.append(0x0A)
             }
@@ -48,12 +50,15 @@ public enum BatchCodec {
         guard trailer.end == body.count, header.count == body.count else {
             throw SyncError.protocolError("batch \(header.batchID) announces \(header.count) changes and carries \(body.count)")
         }
-        if header.bulk != nil {
+        if let bulk = header.bulk {
+            guard bulk.format == BulkDescriptor.copyText else {
+                throw SyncError.protocolError("batch \(header.batchID): bulk rows in an unknown format \(bulk.format)")
+            }
             var rows: [String] = []
             rows.reserveCapacity(body.count)
             for (i, line) in body.enumerated() {
-                guard line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}") else {
-                    throw SyncError.protocolError("batch \(header.batchID), row \(i + 1): not a JSON object")
+                guard CopyText.isLine(line, count: bulk.columns.count) else {
+                    throw SyncError.protocolError("batch \(header.batchID), row \(i + 1): not \(bulk.columns.count) values of COPY text")
                 }
                 rows.append(String(decoding: line, as: UTF8.self))
             }

@@ -3,18 +3,24 @@ import TributarySQL
 
 /// Bulk rows taken apart into ordinary snapshot inserts, for a receiver that cannot write
 /// them at once (another dialect, rows already here, a reference still on its way): the
-/// lines are row images like the ones capture writes, with uuids where references were.
+/// lines become row images like the ones capture writes (every value as its text), with
+/// uuids where references were.
 public enum BulkExpansion {
     public static func batch(_ batch: Batch, descriptor: BulkDescriptor, catalog: TableCatalog) throws -> Batch {
         guard let entry = catalog[descriptor.table] else { throw SyncError.unknownTable(descriptor.table) }
         guard entry.syncs, entry.key.kind == .uuid else { throw SyncError.notEnabled(descriptor.table) }
+        guard descriptor.format == BulkDescriptor.copyText else {
+            throw SyncError.protocolError("batch \(batch.header.batchID): bulk rows in an unknown format \(descriptor.format)")
+        }
         var changes: [WireChange] = []
         changes.reserveCapacity(batch.bulkRows.count)
         for (i, line) in batch.bulkRows.enumerated() {
-            let image: RowImage
-            do { image = try ImageDecoding.image(line) } catch {
-                throw SyncError.protocolError("batch \(batch.header.batchID), row \(i + 1): not a row image (\(error))")
+            guard let fields = CopyText.fields(line, count: descriptor.columns.count) else {
+                throw SyncError.protocolError("batch \(batch.header.batchID), row \(i + 1): not \(descriptor.columns.count) values of COPY text")
             }
+            var image: RowImage = [:]
+            image.reserveCapacity(fields.count)
+            for (column, field) in zip(descriptor.columns, fields) { image[column] = field.map(ImageValue.string) ?? .null }
             guard let uuidColumn = entry.table.column("uuid"), let value = image["uuid"],
                   case .string(let uuid) = WireCoding.wire(ImageDecoding.value(value, column: uuidColumn)) else {
                 throw SyncError.protocolError("batch \(batch.header.batchID), row \(i + 1): no uuid")

@@ -7,7 +7,7 @@ import TributarySQL
 /// uuids of the rows it references beside it: consistent with the snapshot's place in
 /// the change log, as the per-row snapshot is. The change log gets one marker per range
 /// of at most `chunk` rows and about `chunkBytes` instead of one change per row; a marker
-/// travels alone in its batch, read as one JSON line per row, and the copy is dropped
+/// travels alone in its batch, read as one line of COPY text per row, and the copy is dropped
 /// once every marker of it is acknowledged.
 public enum BulkSnapshot {
     static let markerOperation = "B"
@@ -30,7 +30,7 @@ public enum BulkSnapshot {
             uuids.append("\(alias).\(q("uuid"))::text AS \(q(refColumn(translation.column)))")
             danglingIf.append("(t.\(q(translation.column)) IS NOT NULL AND \(alias).\(q("uuid")) IS NULL)")
         }
-        // The rows as they are, with the uuids beside them: the JSON lines are made as each
+        // The rows as they are, with the uuids beside them: the lines are made as each
         // chunk is read, so this statement (inside the registration) stays short: 0.14 s for
         // 100,000 obs, where building the lines here took 0.6 s.
         try await tx.execute(SQL(trusted: """
@@ -69,34 +69,49 @@ public enum BulkSnapshot {
         guard let entry = node.catalog[marker.table], let plan = BulkPlan.make(entry, catalog: node.catalog) else {
             throw SyncError.notEnabled(marker.table)
         }
-        let rows = try await node.database.query("""
-            SELECT \(SQL(trusted: line(plan, syntax: node.database.syntax))) AS line FROM \(ident: range.copy) c
-            WHERE tributary_seq >= \(range.from) AND tributary_seq <= \(range.to) ORDER BY tributary_seq
-            """).map { $0.string("line") ?? "" }
+        let rows = try await lines(plan, table: entry.table, range: range, in: node.database)
         let depths = try await OriginDepths.read(node.database)
         let origin = marker.originNode ?? node.id.rawValue
-        let descriptor = BulkDescriptor(table: plan.table, columns: plan.columns, format: "postgres", originNode: NodeID(origin),
+        let descriptor = BulkDescriptor(table: plan.table, columns: plan.columns, format: BulkDescriptor.copyText, originNode: NodeID(origin),
                                         originTime: marker.originTime,
                                         originDepth: OriginDepths.depth(of: origin, known: depths, local: (node.id, node.depth)))
         return Batch(header: BatchHeader(batchID: pending.batchID, source: node.id, target: pending.target, channel: pending.channel,
                                          count: rows.count, bulk: descriptor), changes: [], bulkRows: rows)
     }
 
+    /// The copy's rows in a range, one line of COPY text each.
+    static func lines(_ plan: BulkPlan, table: TableSchema, range: BulkRange, in db: any Database) async throws -> [String] {
+        try await db.transaction { tx in
+            // The text of dates, floats and bytes as COPY reads it back everywhere, whatever
+            // this server's own settings (floats in full: pg_dump asks for the same).
+            try await tx.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+            try await tx.execute("SET LOCAL extra_float_digits = 3")
+            try await tx.execute("SET LOCAL bytea_output = 'hex'")
+            return try await tx.query("""
+                SELECT \(SQL(trusted: line(plan, table: table, syntax: tx.syntax))) AS line FROM \(ident: range.copy) c
+                WHERE tributary_seq >= \(range.from) AND tributary_seq <= \(range.to) ORDER BY tributary_seq
+                """).map { $0.string("line") ?? "" }
+        }
+    }
+
     /// The copy's column holding a reference's uuid.
     static func refColumn(_ column: String) -> String { "tributary_ref_" + column }
 
-    /// A copied row as one JSON line: every column but the generated id, references as uuids.
-    static func line(_ plan: BulkPlan, syntax: SQLSyntax, wide: Bool? = nil) -> String {
-        let q = syntax.quote, lit = syntax.literal
+    /// A copied row as one line of COPY text: every column but the generated id, in the
+    /// plan's order, references as uuids. Built by the database: 0.4 s for 200,000 obs, where
+    /// a JSON object per row took 0.9 s and came out 2.6 times as long.
+    static func line(_ plan: BulkPlan, table: TableSchema, syntax: SQLSyntax) -> String {
+        let q = syntax.quote
         let translated = Set(plan.translations.map(\.column))
-        func value(_ column: String) -> String { "c.\(q(translated.contains(column) ? refColumn(column) : column))" }
-        if !(wide ?? (plan.columns.count > 50)) {  // json_build_object takes at most 100 arguments
-            return "json_build_object(" + plan.columns.map { "\(lit($0)), \(value($0))" }.joined(separator: ", ") + ")::text"
-        }
-        let dropped = ([plan.primaryKey, "tributary_seq", "tributary_dangling"] + plan.translations.map { refColumn($0.column) })
-            .map { " - " + lit($0) }.joined()
-        let references = plan.translations.map { "\(lit($0.column)), \(value($0.column))" }.joined(separator: ", ")
-        return "((to_jsonb(c)\(dropped)) || jsonb_build_object(\(references)))::text"
+        return plan.columns.map { column in
+            let value = "c.\(q(translated.contains(column) ? refColumn(column) : column))::text"
+            // Numbers, dates and booleans print no backslash, tab or line break; text may hold any.
+            let kind: ColumnKind = translated.contains(column) ? .text : table.column(column)?.kind ?? .text
+            let text = kind == .text || kind == .binary
+                ? #"replace(replace(replace(replace(\#(value), E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r')"#
+                : value
+            return #"coalesce(\#(text), E'\\N')"#
+        }.joined(separator: #" || E'\t' || "#)
     }
 
     /// After a bulk batch is acknowledged: drops its copy once every marker of it is.

@@ -63,13 +63,19 @@ public enum CopyText {
     }
 
     /// Whether a line holds `count` values and no raw line break: what the codec checks before
-    /// a line is kept (a PostgreSQL receiver gives the line to COPY as it is).
-    public static func isLine(_ line: some Collection<UInt8>, count: Int) -> Bool {
+    /// a line is kept (a PostgreSQL receiver gives the line to COPY as it is). Over raw bytes,
+    /// not a generic collection: unspecialized across modules, that cost 1 s per 100,000 obs.
+    public static func isLine(_ bytes: UnsafeRawBufferPointer, count: Int) -> Bool {
         var tabs = 0, escaped = false
-        for byte in line {
+        for byte in bytes {
             if byte == 0x0A || byte == 0x0D { return false }
             if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == 0x09 { tabs += 1 }
         }
         return !escaped && tabs == count - 1
+    }
+
+    public static func isLine(_ line: String, count: Int) -> Bool {
+        var line = line
+        return line.withUTF8 { isLine(UnsafeRawBufferPointer($0), count: count) }
     }
 }

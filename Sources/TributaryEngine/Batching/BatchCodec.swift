@@ -17,7 +17,7 @@ public enum BatchCodec {
         if let bulk = batch.header.bulk {
             for row in batch.bulkRows {
                 // COPY text escapes line breaks: a raw one is not a row.
-                guard CopyText.isLine(row.utf8, count: bulk.columns.count) else {
+                guard CopyText.isLine(row, count: bulk.columns.count) else {
                     throw SyncError.protocolError("a bulk row is not one line of \(bulk.columns.count) values")
                 }
                 lines.append(contentsOf: row.utf8)
@@ -57,7 +57,7 @@ public enum BatchCodec {
             var rows: [String] = []
             rows.reserveCapacity(body.count)
             for (i, line) in body.enumerated() {
-                guard CopyText.isLine(line, count: bulk.columns.count) else {
+                guard line.withUnsafeBytes({ CopyText.isLine($0, count: bulk.columns.count) }) else {
                     throw SyncError.protocolError("batch \(header.batchID), row \(i + 1): not \(bulk.columns.count) values of COPY text")
                 }
                 rows.append(String(decoding: line, as: UTF8.self))

@@ -243,6 +243,12 @@ public enum Migrations {
                 "ALTER TABLE tributary_conflict ADD COLUMN IF NOT EXISTS resolved_at DATETIME(6)",
             ],
         ]),
+        // Which batch holds a change, asked when a bulk copy's batch is acknowledged (PostgreSQL
+        // parents only send bulk rows): without it each acknowledgment scanned every routed
+        // change, 3.4 s of a million-row load.
+        Migration(name: "0007_outgoing_change_by_change", statements: [
+            .postgres: ["CREATE INDEX IF NOT EXISTS tributary_outgoing_by_change ON tributary_outgoing_change (change_id)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

@@ -37,7 +37,7 @@ import TributarySQL
         #expect(BulkPlan.make(catalog["role_privilege"]!, catalog: catalog) == nil)
     }
 
-    @Test func valuesAreCastToTheirColumnsTypeWithoutItsLength() {
+    @Test func valuesAreStagedInTheirColumnsTypeWithoutItsLength() {
         for (declared, cast) in [("character varying(255)", "character varying"), ("character(38)", "bpchar"), ("integer", "integer"),
                                  ("timestamp(6) without time zone", "timestamp without time zone"), ("numeric(10,2)", "numeric"),
                                  ("boolean", "boolean"), ("bytea", "bytea")] {

@@ -4,12 +4,13 @@ import TributaryCore
 import TributarySQL
 
 /// The receiving side of bulk rows on PostgreSQL: the lines go as they are into a temporary
-/// table by COPY, each value in its column's type, and one INSERT … SELECT writes the new ones, each reference found by a join on
-/// uuid. Rows here already (matched by uuid) are left to the ordinary loader, which
-/// updates them as it updates any snapshot row. When a reference does not resolve or a
-/// constraint objects (a row colliding on another unique key must be merged), everything
-/// is rolled back and the caller takes all the rows apart instead (`BulkExpansion`): the
-/// ordinary loader matches, merges, waits and names the failing row as it always does.
+/// table by COPY, each value in its column's type, and one INSERT … SELECT writes the new
+/// ones, each reference found by a join on uuid. Rows here already (matched by uuid) are
+/// left to the ordinary loader, which updates them as it updates any snapshot row. When a
+/// reference does not resolve or a constraint objects (a row colliding on another unique
+/// key must be merged), everything is rolled back and the caller takes all the rows apart
+/// instead (`BulkExpansion`): the ordinary loader matches, merges, waits and names the
+/// failing row as it always does.
 ///
 /// With no children to pass the rows on to, and where the database allows it, the load
 /// runs as a replica session, as PostgreSQL's logical replication and `pg_restore
@@ -105,9 +106,8 @@ struct BulkStatements {
 
     func q(_ name: String) -> String { syntax.quote(name) }
 
-    /// The type to cast a value's text to: the column's type without its length, which the
-    /// INSERT then checks (an explicit cast to `varchar(n)` would cut a longer value silently);
-    /// `bpchar` for CHAR(n), since a bare `character` means CHAR(1).
+    /// A staged value's type: the column's type without its length (the INSERT checks the
+    /// length); `bpchar` for CHAR(n), since a bare `character` means CHAR(1).
     static func castType(_ declared: String) -> String {
         if FixedChar.isFixed(declared) { return "bpchar" }
         guard let open = declared.firstIndex(of: "("), let close = declared[open...].firstIndex(of: ")") else { return declared }

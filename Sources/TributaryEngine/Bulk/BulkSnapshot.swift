@@ -59,7 +59,11 @@ public enum BulkSnapshot {
                   FROM \(ident: copy) c WINDOW w AS (ORDER BY tributary_seq)) x
             GROUP BY n, b ORDER BY MIN(seq)
             """)
-        let markers = try await tx.query("SELECT MIN(change_id) AS first, MAX(change_id) AS last FROM tributary_change WHERE change_id > \(before)").first
+        // Only this copy's markers: a change captured meanwhile by another session may fall between them.
+        let markers = try await tx.query("""
+            SELECT MIN(change_id) AS first, MAX(change_id) AS last FROM tributary_change
+            WHERE change_id > \(before) AND operation = \(markerOperation) AND table_name = \(plan.table) AND target_node = \(target.rawValue)
+            """).first
         let range = "\(markers?.int("first") ?? 0) \(markers?.int("last") ?? 0)"
         try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(registryPrefix + copy), \(range))")
         return Int(rows)
@@ -122,7 +126,7 @@ public enum BulkSnapshot {
     /// million-row load, the planner not trusting the index on a table growing that fast.
     static func dropFinished(_ db: any Database, acked batchID: Int64) async throws {
         let markers = try await db.query("""
-            SELECT c.change_id, c.pk FROM tributary_outgoing_change o JOIN tributary_change c ON c.change_id = o.change_id
+            SELECT c.change_id, c.pk, c.table_name, c.target_node FROM tributary_outgoing_change o JOIN tributary_change c ON c.change_id = o.change_id
             WHERE o.batch_id = \(batchID) AND c.operation = \(markerOperation)
             """)
         for marker in markers {
@@ -140,6 +144,7 @@ public enum BulkSnapshot {
             let open = try await db.scalar("""
                 SELECT COUNT(*) FROM tributary_change c
                 WHERE c.change_id >= \(ends[0]) AND c.change_id <= \(ends[1]) AND c.operation = \(markerOperation)
+                  AND c.table_name = \(marker.string("table_name") ?? "") AND c.target_node = \(marker.string("target_node") ?? "")
                   AND NOT EXISTS (SELECT 1 FROM tributary_outgoing_change o JOIN tributary_outgoing_batch b ON b.batch_id = o.batch_id
                                   WHERE o.change_id = c.change_id AND b.status = 'acked')
                 """).int64 ?? 0

@@ -89,6 +89,47 @@ import TributarySQL
         #expect(person.count == 36 && parts.count == 1)
     }
 
+    /// A copy is dropped once every one of its markers is acknowledged, in whatever order
+    /// (the last first, an earlier one sent again after a failure), and not before.
+    @Test func aCopyStaysUntilEveryMarkerIsAcknowledgedInAnyOrder() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        defer { Task { await parent.close() } }
+        let plan = try #require(BulkPlan.make(parent.catalog["obs"]!, catalog: parent.catalog))
+        let target: NodeID = "clinic-9"
+        let rows = try #require(try await parent.database.transaction { tx in
+            try await BulkSnapshot.enqueue(plan, for: target, now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", chunk: 3, in: tx)
+        })
+        let markers = try await parent.database.query("""
+            SELECT change_id FROM tributary_change WHERE operation = 'B' AND target_node = \(target.rawValue) ORDER BY change_id
+            """).compactMap { $0.int("change_id") }
+        #expect(rows >= 7 && markers.count == (rows + 2) / 3)
+        try await parent.database.transaction { tx in
+            for marker in markers { try await OutgoingBatches.create(tx, target: target, channel: "clinical", changeIDs: [marker]) }
+        }
+        var batches: [Int64] = []
+        for marker in markers {
+            batches.append(try #require(try await parent.database.scalar("SELECT batch_id FROM tributary_outgoing_change WHERE change_id = \(marker)").int64))
+        }
+        func copies() async throws -> Int64 {
+            try await parent.database.scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'tributary_bulk_%'").int64 ?? -1
+        }
+        #expect(try await copies() == 1)
+        // The last marker first, then all but the second: the copy stays.
+        let order = [batches.count - 1] + batches.indices.filter { $0 != 1 && $0 != batches.count - 1 }
+        for index in order {
+            #expect(try await parent.record(Ack(batchID: batches[index], status: .applied), from: target))
+            #expect(try await copies() == 1, "dropped with marker \(index + 1) of \(batches.count) acknowledged")
+        }
+        // The second at last (sent again after a failure): now the copy goes, and a late duplicate harms nothing.
+        try await parent.record(Ack(batchID: batches[1], status: .failed, failure: .init(table: "obs", key: nil, cause: "test")), from: target)
+        #expect(try await copies() == 1)
+        #expect(try await parent.record(Ack(batchID: batches[1], status: .applied), from: target))
+        #expect(try await copies() == 0)
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").int64 == 0)
+        #expect(try await parent.record(Ack(batchID: batches[0], status: .applied, duplicate: true), from: target))
+    }
+
     @Test func aBulkBatchTravelsAsItsLinesAndATruncatedOneIsRefused() throws {
         let descriptor = BulkDescriptor(table: "obs", columns: ["uuid", "value_text"], format: BulkDescriptor.copyText,
                                         originNode: "central", originTime: "2026-11-22 10:00:00.000000", originDepth: 0)

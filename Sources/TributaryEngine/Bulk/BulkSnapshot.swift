@@ -18,7 +18,7 @@ public enum BulkSnapshot {
 
     /// Copies the table and writes its markers addressed to `target`; returns the rows, or
     /// nil when a reference does not resolve (the per-row snapshot then reports it).
-    static func enqueue(_ plan: BulkPlan, for target: NodeID, now: SQL, in tx: any SQLExecutor) async throws -> Int? {
+    static func enqueue(_ plan: BulkPlan, for target: NodeID, now: SQL, chunk: Int = BulkSnapshot.chunk, in tx: any SQLExecutor) async throws -> Int? {
         let q = tx.syntax.quote, lit = tx.syntax.literal
         let copy = "tributary_bulk_" + String(Secrets.make().filter(\.isLetter).lowercased().prefix(12))
         var joins: [String] = [], uuids: [String] = [], danglingIf: [String] = []

@@ -108,11 +108,7 @@ struct PostgresSession: SQLExecutor {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(rows.count * columns.count * 12)
         PostgresCopyText.append(rows, to: &buffer)
-        do {
-            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(buffer) }
-        } catch let error as PSQLError {
-            throw DatabaseError(.statement, Self.message(error), sql: "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
-        }
+        try await copy(buffer, into: table, columns: columns)
     }
 
     func copyLines(into table: String, columns: [String], lines: [String], numbered: Bool) async throws {
@@ -130,6 +126,11 @@ struct PostgresSession: SQLExecutor {
             buffer.writeString(line)
             buffer.writeInteger(UInt8(ascii: "\n"))
         }
+        try await copy(buffer, into: table, columns: columns)
+    }
+
+    /// COPY text already in a buffer into `table`.
+    private func copy(_ buffer: ByteBuffer, into table: String, columns: [String]) async throws {
         do {
             try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(buffer) }
         } catch let error as PSQLError {

@@ -23,6 +23,9 @@ public final class SyncNode: Sendable {
     /// Bulk rows this process wrote at once (set-based) rather than taking them apart.
     public var bulkRowsWrittenAtOnce: Int { bulkCounter.value }
     let bulkCounter = Locked(0)
+    /// Of those, the rows copied straight into their table (references translated here, no staging).
+    public var bulkRowsCopiedStraight: Int { straightCounter.value }
+    let straightCounter = Locked(0)
 
     init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, logger: Logger) {
         self.depthBox = Locked(depth)
@@ -105,7 +108,7 @@ public final class SyncNode: Sendable {
         guard let bulk = batch.header.bulk else { return await loader.apply(batch, fromParent: fromParent) }
         // Bulk rows: written by a few set-based statements when they can be, else taken apart
         // into ordinary snapshot changes (matched, merged, waiting for references as those are).
-        let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger)
+        let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger, copiedStraight: straightCounter)
         var rest = batch, written = 0
         switch await bulkLoader.apply(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
         case .applied(let ack):

@@ -56,6 +56,31 @@ import TributarySQL
         #expect(!CopyText.isLine("a\tb", count: 1) && CopyText.isLine("a\\\tb", count: 1))
     }
 
+    /// Lines rewritten for a straight COPY: references replaced, self-references held back with
+    /// their row's key, every other value (escapes, NULLs, a tab after a backslash) byte for byte.
+    @Test func copyTextLinesAreRewrittenWithLocalIDs() {
+        let person = "3e4f", encounter = "9a1b", group = "77aa"
+        let lines = [
+            CopyText.line(["u1", person, encounter, "tab\there \\N back\\slash", nil, group]),
+            CopyText.line(["u2", person, nil, "", "\\N", nil]),
+            "u3\t\(person)\t\(encounter)\tescaped\\\ttab\t\\N\t\\N",
+        ]
+        let values = CopyTextRewrite.values(of: lines, at: [1, 2, 5])
+        #expect(values == [1: [person], 2: [encounter], 5: [group]])
+        let fields: [Int: CopyTextRewrite.Field] = [1: .translate([person: "42"]), 2: .translate([encounter: "7"]), 5: .setNull]
+        guard case .rewritten(let rewritten, let held) = CopyTextRewrite.rewrite(lines, count: 6, fields: fields, key: 0) else {
+            Issue.record("not rewritten")
+            return
+        }
+        #expect(CopyText.fields(rewritten[0], count: 6) == ["u1", "42", "7", "tab\there \\N back\\slash", nil, nil])
+        #expect(CopyText.fields(rewritten[1], count: 6) == ["u2", "42", nil, "", "\\N", nil])
+        #expect(rewritten[2] == "u3\t42\t7\tescaped\\\ttab\t\\N\t\\N")
+        #expect(held == [CopyTextRewrite.Held(key: "u1", field: 5, value: group)])
+        let missing = CopyTextRewrite.rewrite(lines, count: 6, fields: [1: .translate([:])], key: 0)
+        #expect(missing == .unresolved(line: 0, field: 1, value: person))
+        #expect(CopyTextRewrite.rewrite(lines, count: 7, fields: fields, key: 0) == .malformed(line: 0))
+    }
+
     /// The parent's database writes each copied row as one line of COPY text; taken apart, the
     /// lines give the rows' values exactly (what a MariaDB or SQLite child receives).
     @Test func copiedRowsAreLinesOfCOPYTextThatTakeApartIntoTheirValues() async throws {
@@ -204,6 +229,7 @@ import TributarySQL
             """).int64 == 3)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE table_name = 'obs'").int64 == 0)
         #expect(child.bulkRowsWrittenAtOnce >= Int(obs))
+        #expect(child.bulkRowsCopiedStraight >= Int(obs), "the obs went in by the staged path, not straight")
         // Every copy is dropped once its batches are acknowledged.
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").int64 == 0)
         #expect(try await parent.database.scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'tributary_bulk_%'").int64 == 0)
@@ -258,6 +284,9 @@ import TributarySQL
         try await TestTree.link(child: child, to: parent)
         try await TestTree.quiesce([(child, parent)])
         #expect(child.bulkRowsWrittenAtOnce >= (try await child.database.scalar("SELECT COUNT(*) FROM obs").int64).map(Int.init) ?? 1)
+        // The obs are new here, so straight in; core data rows are here already, so staged.
+        #expect(child.bulkRowsCopiedStraight >= (try await child.database.scalar("SELECT COUNT(*) FROM obs").int64).map(Int.init) ?? 1)
+        #expect(child.bulkRowsCopiedStraight < child.bulkRowsWrittenAtOnce)
         #expect(try await child.initialLoadState() == .done)
         #expect(try await NodeStatus.read(child).incomingErrors == 0)
         let differences = try await TableSnapshot.differences(parent, child)
@@ -287,6 +316,8 @@ import TributarySQL
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE comments = 'edited at the clinic'").int64 == 0)
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE uuid = \(extra)").int64 == 1)
         #expect(child.bulkRowsWrittenAtOnce > 0)
+        // Straight COPY stopped at the rows here; the staged path set them aside.
+        #expect(child.bulkRowsCopiedStraight < child.bulkRowsWrittenAtOnce)
         // Written at once (as a replica session, so not captured), not by the ordinary loader.
         #expect(try await child.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE new_row LIKE \("%" + extra + "%")").int64 == 0)
         let differences = try await TableSnapshot.differences(parent, child)

@@ -3,9 +3,11 @@ import Logging
 import TributaryCore
 import TributarySQL
 
-/// The receiving side of bulk rows on PostgreSQL: the lines go as they are into a temporary
-/// table by COPY, each value in its column's type, and one INSERT … SELECT writes the new
-/// ones, each reference found by a join on uuid. Rows here already (matched by uuid) are
+/// The receiving side of bulk rows on PostgreSQL. Where the uuid is unique the lines go
+/// straight into their table by COPY, references translated on the way (`BulkDirectCopy`).
+/// Otherwise, or when that COPY objects, they go as they are into a temporary table, each
+/// value in its column's type, and one INSERT … SELECT writes the new ones, each reference
+/// found by a join on uuid. Rows here already (matched by uuid) are
 /// left to the ordinary loader, which updates them as it updates any snapshot row. When a
 /// reference does not resolve or a constraint objects (a row colliding on another unique
 /// key must be merged), everything is rolled back and the caller takes all the rows apart
@@ -21,6 +23,8 @@ struct BulkLoader {
     let database: any Database
     let catalog: TableCatalog
     let logger: Logger
+    /// Counts the rows copied straight into their table (`BulkDirectCopy`).
+    var copiedStraight = Locked(0)
 
     enum Outcome {
         /// Every row written (or the batch had been applied before).
@@ -52,6 +56,12 @@ struct BulkLoader {
                 }
                 let statements = BulkStatements(plan: plan, catalog: catalog, syntax: tx.syntax)
                 try await tx.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+                if BulkDirectCopy.applies(to: plan, catalog: catalog),
+                   case .written = try await BulkDirectCopy(plan: plan, catalog: catalog, columns: descriptor.columns).write(batch.bulkRows, tx) {
+                    let outcome = try await finish(header, rows: batch.bulkRows.count, tx)
+                    copiedStraight.withLock { $0 += batch.bulkRows.count }
+                    return outcome
+                }
                 try await tx.execute(SQL(trusted: "CREATE TEMP TABLE \(BulkStatements.staging) (\(try statements.stagingColumns(descriptor.columns))) ON COMMIT DROP"))
                 try await tx.copyLines(into: BulkStatements.staging, columns: [BulkStatements.lineNumber] + descriptor.columns, lines: batch.bulkRows, numbered: true)
                 // A temporary table has no statistics until asked. Without them the planner
@@ -62,15 +72,7 @@ struct BulkLoader {
                 if !here.isEmpty {
                     return .rest(here.sorted().map { batch.bulkRows[$0] }, written: batch.bulkRows.count - here.count)
                 }
-                if try await PendingReferences.count(tx) > 0 {
-                    try await PendingReferences.resolve(catalog: catalog, resolver: KeyResolver(db: tx, catalog: catalog), tx: tx)
-                }
-                try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
-                try await tx.execute("""
-                    INSERT INTO tributary_incoming_batch (source_node, batch_id, channel, change_count, applied_at)
-                    VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(batch.bulkRows.count), \(SQLValue.datetime(Clock.nowText())))
-                    """)
-                return .applied(Ack(batchID: header.batchID, status: .applied, applied: batch.bulkRows.count))
+                return try await finish(header, rows: batch.bulkRows.count, tx)
             }
             logger.debug("bulk rows written at once", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)"])
             return outcome
@@ -78,6 +80,19 @@ struct BulkLoader {
             logger.debug("bulk rows taken apart", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(error)"])
             return .takeApart
         }
+    }
+
+    /// Once every row is written: references waiting on them, and the batch recorded as applied.
+    func finish(_ header: BatchHeader, rows: Int, _ tx: any SQLExecutor) async throws -> Outcome {
+        if try await PendingReferences.count(tx) > 0 {
+            try await PendingReferences.resolve(catalog: catalog, resolver: KeyResolver(db: tx, catalog: catalog), tx: tx)
+        }
+        try await tx.execute("UPDATE tributary_incoming_error SET resolved = \(true) WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
+        try await tx.execute("""
+            INSERT INTO tributary_incoming_batch (source_node, batch_id, channel, change_count, applied_at)
+            VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(rows), \(SQLValue.datetime(Clock.nowText())))
+            """)
+        return .applied(Ack(batchID: header.batchID, status: .applied, applied: rows))
     }
 
     /// Switches the transaction to a replica session when the database allows it (superuser).

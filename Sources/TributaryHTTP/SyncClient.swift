@@ -102,29 +102,23 @@ public final class SyncClient: Sendable {
             }
         }
         var excluded = Set<String>()
-        // The parent reads and sends the next batch while this node applies the current one.
-        var following: Task<(HTTPResponseStatus, Data), any Error>?
+        // The parent reads and sends the next batch, and this node decodes it, while the
+        // current one is applied; its acknowledgment travels while the next one is applied
+        // (one at a time, in order; a lost one only means the batch comes again, applied once).
+        var following: Task<Batch?, any Error>?
+        var acknowledging: Task<Void, any Error>?
         defer { following?.cancel() }
         while true {
             let query = excluded.isEmpty ? "" : "?exclude=" + excluded.sorted().joined(separator: ",")
-            let (status, body): (HTTPResponseStatus, Data)
-            if let asked = following { (status, body) = try await asked.value } else {
-                (status, body) = try await send(.GET, Wire.batches + query, body: nil, authenticated: secret)
-            }
+            let pulled: Batch?
+            if let asked = following { pulled = try await asked.value } else { pulled = try await pull(Wire.batches + query, secret: secret) }
             following = nil
-            if status == .noContent { break }
-            guard status == .ok else { throw TransportError(description: "pull from \(parentURL) failed: \(Self.message(body, status))") }
-            let batch = try BatchCodec.decode(body)
-            guard batch.header.target == node.id else {
-                throw TransportError(description: "the parent sent batch \(batch.header.batchID) meant for \(batch.header.target)")
-            }
+            guard let batch = pulled else { break }
             let next = Wire.batches + (query.isEmpty ? "?" : query + "&") + "after=\(batch.header.batchID)"
-            following = Task { try await self.send(.GET, next, body: nil, authenticated: secret) }
+            following = Task { try await self.pull(next, secret: secret) }
             let ack = await node.apply(batch)
-            let (ackStatus, ackBody) = try await send(.POST, Wire.acks, body: try JSONEncoder().encode(ack), authenticated: secret)
-            guard ackStatus == .noContent || ackStatus == .ok else {
-                throw TransportError(description: "acknowledging batch \(ack.batchID) failed: \(Self.message(ackBody, ackStatus))")
-            }
+            try await acknowledging?.value
+            acknowledging = Task { try await self.acknowledge(ack, secret: secret) }
             report.pulled += 1
             defer { progress?(report) }
             if ack.status == .failed {
@@ -138,10 +132,30 @@ public final class SyncClient: Sendable {
                 report.rows += ack.applied
             }
         }
+        try await acknowledging?.value
         if excluded.isEmpty, report.pushFailed == 0 {
             try await node.advanceInitialLoad(parent: parent)
         }
         return report
+    }
+
+    /// The parent's next batch for this node (nil when it has none), decoded and checked.
+    func pull(_ path: String, secret: String) async throws -> Batch? {
+        let (status, body) = try await send(.GET, path, body: nil, authenticated: secret)
+        if status == .noContent { return nil }
+        guard status == .ok else { throw TransportError(description: "pull from \(parentURL) failed: \(Self.message(body, status))") }
+        let batch = try BatchCodec.decode(body)
+        guard batch.header.target == node.id else {
+            throw TransportError(description: "the parent sent batch \(batch.header.batchID) meant for \(batch.header.target)")
+        }
+        return batch
+    }
+
+    func acknowledge(_ ack: Ack, secret: String) async throws {
+        let (status, body) = try await send(.POST, Wire.acks, body: try JSONEncoder().encode(ack), authenticated: secret)
+        guard status == .noContent || status == .ok else {
+            throw TransportError(description: "acknowledging batch \(ack.batchID) failed: \(Self.message(body, status))")
+        }
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: Data?, authenticated secret: String?) async throws -> (HTTPResponseStatus, Data) {

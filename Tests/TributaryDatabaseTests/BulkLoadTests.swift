@@ -27,6 +27,8 @@ import TributarySQL
         let group = try #require(obs.translations.first { $0.column == "obs_group_id" })
         #expect(group.isSelf && group.nullable && obs.fastLoadable)
         #expect(obs.translations.first { $0.column == "concept_id" }?.uuidTable == "concept")
+        // Chunks count the bytes of long values row by row (TEXT; VARCHAR(1000) is at most that).
+        #expect(obs.wideColumns == ["value_text"])
         // A reference to a parent-keyed table is known by the parent's uuid, and its own row must exist.
         let encounter = try #require(BulkPlan.make(catalog["encounter"]!, catalog: catalog))
         let patient = try #require(encounter.translations.first { $0.column == "patient_id" })

@@ -27,6 +27,8 @@ public struct BulkPlan: Sendable, Hashable {
     /// Every column but the generated id, in table order.
     public var columns: [String]
     public var translations: [Translation]
+    /// Columns whose values may be long (`mayBeWide`): a chunk counts their bytes row by row.
+    public var wideColumns: [String] = []
 
     /// The set-based load can write these rows when a reference into the table itself can
     /// wait as NULL until every row is in.
@@ -54,6 +56,15 @@ public struct BulkPlan: Sendable, Hashable {
             }
         }
         return BulkPlan(table: entry.name, primaryKey: pk.name, columns: entry.table.columnNames.filter { $0 != pk.name },
-                        translations: translations)
+                        translations: translations, wideColumns: entry.table.columns.filter(mayBeWide).map(\.name))
+    }
+
+    /// Text or bytes with no declared length, or one over 1,024.
+    public static func mayBeWide(_ column: ColumnSchema) -> Bool {
+        guard column.kind == .text || column.kind == .binary else { return false }
+        let type = column.declaredType
+        guard let open = type.firstIndex(of: "("), let close = type[open...].firstIndex(of: ")"),
+              let length = Int(type[type.index(after: open)..<close].trimmingCharacters(in: .whitespaces)) else { return true }
+        return length > 1024
     }
 }

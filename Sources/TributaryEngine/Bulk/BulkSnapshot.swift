@@ -40,7 +40,9 @@ public enum BulkSnapshot {
                    \(danglingIf.isEmpty ? "false" : danglingIf.joined(separator: " OR ")) AS tributary_dangling
             FROM \(q(plan.table)) t \(joins.joined(separator: " "))
             """))
-        let counted = try await tx.query(SQL(trusted: "SELECT COUNT(*) AS n, bool_or(tributary_dangling) AS dangles FROM \(q(copy))")).first
+        let counted = try await tx.query(SQL(trusted: """
+            SELECT COUNT(*) AS n, bool_or(tributary_dangling) AS dangles, pg_relation_size('\(copy)'::regclass) AS size FROM \(q(copy))
+            """)).first
         let rows = counted?.int("n") ?? 0
         let dangles = counted?["dangles"] == .bool(true)
         if rows == 0 || dangles {
@@ -48,6 +50,9 @@ public enum BulkSnapshot {
             return rows == 0 ? 0 : nil
         }
         try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(copy)) (tributary_seq)"))
+        // A chunk's bytes: the copy's average row, plus what its long values hold row by row.
+        // Summing each whole row's size took 1.1 s for a million obs, this 0.4 s.
+        let bytes = ["\(max(1, (counted?.int("size") ?? 0) / rows))"] + plan.wideColumns.map { "coalesce(octet_length(c.\(q($0))), 0)" }
         let before = try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0
         try await tx.execute("""
             INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
@@ -55,7 +60,7 @@ public enum BulkSnapshot {
             SELECT \(plan.table), \(markerOperation), json_build_object('copy', \(copy), 'from', MIN(seq), 'to', MAX(seq))::text,
                    NULL, NULL, \(now), NULL, NULL, NULL, \(now), \(target.rawValue)
             FROM (SELECT tributary_seq AS seq, (row_number() OVER w - 1) / \(chunk) AS n,
-                         SUM(pg_column_size(c.*)) OVER w / \(chunkBytes) AS b
+                         SUM(\(SQL(trusted: bytes.joined(separator: " + ")))) OVER w / \(chunkBytes) AS b
                   FROM \(ident: copy) c WINDOW w AS (ORDER BY tributary_seq)) x
             GROUP BY n, b ORDER BY MIN(seq)
             """)

@@ -33,17 +33,25 @@ public enum CopyTextRewrite {
 
     /// The distinct non-NULL raw values of the fields at `indexes`, by index.
     public static func values(of lines: [String], at indexes: [Int]) -> [Int: Set<String>] {
-        var found = Dictionary(uniqueKeysWithValues: indexes.map { ($0, Set<String>()) })
-        let wanted = Set(indexes)
+        guard let last = indexes.max() else { return [:] }
+        var found = [Set<String>](repeating: [], count: last + 1)
+        var wanted = [Bool](repeating: false, count: last + 1)
+        for index in indexes { wanted[index] = true }
+        // Neighbouring rows mostly name the same rows (the obs of one encounter): a value equal
+        // to the line before's is not made into a string again.
+        var previous = [[UInt8]](repeating: [], count: last + 1)
         for var line in lines {
             line.withUTF8 { bytes in
                 forEachField(bytes) { index, range in
-                    guard wanted.contains(index), !isNull(bytes, range) else { return }
-                    found[index]?.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+                    guard index <= last, wanted[index], !isNull(bytes, range) else { return }
+                    let raw = UnsafeBufferPointer(rebasing: bytes[range])
+                    if !previous[index].isEmpty, previous[index].elementsEqual(raw) { return }
+                    previous[index] = Array(raw)
+                    found[index].insert(String(decoding: raw, as: UTF8.self))
                 }
             }
         }
-        return found
+        return Dictionary(uniqueKeysWithValues: indexes.map { ($0, found[$0]) })
     }
 
     /// Every line with its `fields` rewritten; `key` is the place of the value that names the
@@ -53,33 +61,44 @@ public enum CopyTextRewrite {
         out.reserveCapacity(lines.count)
         var held: [Held] = []
         var bytesOut: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(count)
+        let byPlace = (0..<count).map { fields[$0] }
+        // The last value translated at each place and what it became (see `values`).
+        var lastRaw = [[UInt8]](repeating: [], count: count), lastReplacement = [[UInt8]](repeating: [], count: count)
         for (number, original) in lines.enumerated() {
             var line = original
             var failure: Outcome?
-            var ranges: [Range<Int>] = []
-            ranges.reserveCapacity(count)
             line.withUTF8 { bytes in
+                ranges.removeAll(keepingCapacity: true)
                 forEachField(bytes) { _, range in ranges.append(range) }
                 guard ranges.count == count else { failure = .malformed(line: number); return }
                 bytesOut.removeAll(keepingCapacity: true)
                 for (index, range) in ranges.enumerated() {
                     if index > 0 { bytesOut.append(0x09) }
-                    guard let field = fields[index], !isNull(bytes, range) else {
-                        bytesOut.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+                    let raw = UnsafeBufferPointer(rebasing: bytes[range])
+                    guard let field = byPlace[index], !isNull(bytes, range) else {
+                        bytesOut.append(contentsOf: raw)
                         continue
                     }
-                    let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
                     switch field {
                     case .translate(let replacements):
+                        if !lastRaw[index].isEmpty, lastRaw[index].elementsEqual(raw) {
+                            bytesOut.append(contentsOf: lastReplacement[index])
+                            continue
+                        }
+                        let value = String(decoding: raw, as: UTF8.self)
                         guard let replacement = replacements[value] else {
                             failure = .unresolved(line: number, field: index, value: value)
                             return
                         }
-                        bytesOut.append(contentsOf: replacement.utf8)
+                        lastRaw[index] = Array(raw)
+                        lastReplacement[index] = Array(replacement.utf8)
+                        bytesOut.append(contentsOf: lastReplacement[index])
                     case .setNull:
                         bytesOut.append(contentsOf: nullBytes)
                         held.append(Held(key: String(decoding: UnsafeBufferPointer(rebasing: bytes[ranges[key]]), as: UTF8.self),
-                                         field: index, value: value))
+                                         field: index, value: String(decoding: raw, as: UTF8.self)))
                     }
                 }
             }

@@ -20,8 +20,6 @@ public struct BulkPlan: Sendable, Hashable {
         /// A reference into the table itself (obs groups): set after the rows are written.
         public var isSelf: Bool
         public var nullable: Bool
-        /// A foreign key the schema declares (the database keeps it true); else only the profile knows it.
-        public var declared = true
     }
 
     public var table: String
@@ -43,18 +41,16 @@ public struct BulkPlan: Sendable, Hashable {
         for reference in entry.references {
             guard let target = catalog[reference.targetTable], target.table.primaryKey == [reference.targetColumn] else { return nil }
             let nullable = entry.table.column(reference.column)?.nullable ?? true
-            let declared = entry.table.foreignKey(on: reference.column) != nil
             switch target.key.kind {
             case .uuid:
                 translations.append(Translation(column: reference.column, uuidTable: target.name, uuidTableKey: reference.targetColumn,
-                                                isSelf: target.name == entry.name, nullable: nullable, declared: declared))
+                                                isSelf: target.name == entry.name, nullable: nullable))
             case .parent:
                 guard let parentReference = target.reference(on: reference.targetColumn),
                       let parent = catalog[parentReference.targetTable], parent.key.kind == .uuid,
                       parent.table.primaryKey == [parentReference.targetColumn] else { return nil }
                 translations.append(Translation(column: reference.column, uuidTable: parent.name, uuidTableKey: parentReference.targetColumn,
-                                                viaTable: target.name, viaColumn: reference.targetColumn, isSelf: false, nullable: nullable,
-                                                declared: declared))
+                                                viaTable: target.name, viaColumn: reference.targetColumn, isSelf: false, nullable: nullable))
             case .natural, .none:
                 return nil
             }

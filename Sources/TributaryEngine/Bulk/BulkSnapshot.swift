@@ -19,33 +19,34 @@ public enum BulkSnapshot {
     /// Copies the table and writes its markers addressed to `target`; returns the rows, or
     /// nil when a reference does not resolve (the per-row snapshot then reports it).
     static func enqueue(_ plan: BulkPlan, for target: NodeID, now: SQL, chunk: Int = BulkSnapshot.chunk, in tx: any SQLExecutor) async throws -> Int? {
-        let q = tx.syntax.quote
+        let q = tx.syntax.quote, lit = tx.syntax.literal
         let copy = "tributary_bulk_" + String(Secrets.make().filter(\.isLetter).lowercased().prefix(12))
-        // The rows as they are, and beside them, for each table referenced, its ids and uuids
-        // at this moment (`maps`): the uuids are joined in as each chunk is read, so this
-        // statement (inside the registration) stays short. Copying with the uuids joined in
-        // took 2.8 s for a million obs, the rows alone 0.8 s. Ranges are of the table's own key.
-        try await tx.execute(SQL(trusted: "CREATE TABLE \(q(copy)) AS SELECT t.\(q(plan.primaryKey)) AS tributary_seq, t.* FROM \(q(plan.table)) t"))
-        let counted = try await tx.query(SQL(trusted: "SELECT COUNT(*) AS n, pg_relation_size('\(copy)'::regclass) AS size FROM \(q(copy))")).first
-        let rows = counted?.int("n") ?? 0
-        var dangles = false
-        if rows > 0 {
-            for (map, source) in maps(plan, copy: copy) {
-                try await tx.execute(SQL(trusted: "CREATE TABLE \(q(map)) AS SELECT \(q(source.key)) AS id, \(q("uuid"))::text AS uuid FROM \(q(source.table))"))
-                try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(map)) (id)"))
-                try await tx.execute(SQL(trusted: "ANALYZE \(q(map))"))
-            }
-            // A declared foreign key holds at this snapshot; a reference only the profile knows may not.
-            for (i, translation) in plan.translations.enumerated() where !translation.isSelf && !translation.declared {
-                let column = q(translation.column), map = q(mapName(plan, copy: copy, translation: i))
-                dangles = try await !tx.query(SQL(trusted: """
-                    SELECT 1 FROM \(q(copy)) c WHERE c.\(column) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(map) m WHERE m.id = c.\(column)) LIMIT 1
-                    """)).isEmpty
-                if dangles { break }
-            }
+        var joins: [String] = [], uuids: [String] = [], danglingIf: [String] = []
+        for (i, translation) in plan.translations.enumerated() {
+            let alias = "r\(i)"
+            // Through a parent-keyed table the ids are the parent's: `patient_id` is a `person_id`.
+            joins.append("LEFT JOIN \(q(translation.uuidTable)) \(alias) ON \(alias).\(q(translation.uuidTableKey)) = t.\(q(translation.column))")
+            // As text: a CHAR(38) uuid (most OpenMRS tables) would otherwise keep its padding.
+            uuids.append("\(alias).\(q("uuid"))::text AS \(q(refColumn(translation.column)))")
+            danglingIf.append("(t.\(q(translation.column)) IS NOT NULL AND \(alias).\(q("uuid")) IS NULL)")
         }
+        // The rows as they are, with the uuids beside them: the lines are made as each
+        // chunk is read, so this statement (inside the registration) stays short: 0.14 s for
+        // 100,000 obs, where building the lines here took 0.6 s. Ranges are of the table's
+        // own key: numbering the rows here doubled the statement (4.6 s for a million obs).
+        try await tx.execute(SQL(trusted: """
+            CREATE TABLE \(q(copy)) AS
+            SELECT t.\(q(plan.primaryKey)) AS tributary_seq, t.*\(uuids.map { ", " + $0 }.joined()),
+                   \(danglingIf.isEmpty ? "false" : danglingIf.joined(separator: " OR ")) AS tributary_dangling
+            FROM \(q(plan.table)) t \(joins.joined(separator: " "))
+            """))
+        let counted = try await tx.query(SQL(trusted: """
+            SELECT COUNT(*) AS n, bool_or(tributary_dangling) AS dangles, pg_relation_size('\(copy)'::regclass) AS size FROM \(q(copy))
+            """)).first
+        let rows = counted?.int("n") ?? 0
+        let dangles = counted?["dangles"] == .bool(true)
         if rows == 0 || dangles {
-            try await drop(copy, tx)
+            try await tx.execute(SQL(trusted: "DROP TABLE \(q(copy))"))
             return rows == 0 ? 0 : nil
         }
         try await tx.execute(SQL(trusted: "CREATE UNIQUE INDEX ON \(q(copy)) (tributary_seq)"))
@@ -91,80 +92,37 @@ public enum BulkSnapshot {
 
     /// The copy's rows in a range, one line of COPY text each.
     static func lines(_ plan: BulkPlan, table: TableSchema, range: BulkRange, in db: any Database) async throws -> [String] {
-        let rows = try await db.transaction { tx in
+        try await db.transaction { tx in
             // The text of dates, floats and bytes as COPY reads it back everywhere, whatever
             // this server's own settings (floats in full: pg_dump asks for the same).
             try await tx.execute("SET LOCAL DateStyle = 'ISO, YMD'")
             try await tx.execute("SET LOCAL extra_float_digits = 3")
             try await tx.execute("SET LOCAL bytea_output = 'hex'")
-            let (joins, dangling) = uuidJoins(plan, copy: range.copy, syntax: tx.syntax)
             return try await tx.query("""
-                SELECT \(SQL(trusted: line(plan, table: table, syntax: tx.syntax))) AS line, \(SQL(trusted: dangling)) AS dangling,
-                       c.\(ident: "uuid")::text AS uuid
-                FROM \(ident: range.copy) c \(SQL(trusted: joins))
-                WHERE c.tributary_seq >= \(range.from) AND c.tributary_seq <= \(range.to) ORDER BY c.tributary_seq
-                """)
+                SELECT \(SQL(trusted: line(plan, table: table, syntax: tx.syntax))) AS line FROM \(ident: range.copy) c
+                WHERE tributary_seq >= \(range.from) AND tributary_seq <= \(range.to) ORDER BY tributary_seq
+                """).map { $0.string("line") ?? "" }
         }
-        // A copy whose map lacks a referenced row: never sent with the reference left out.
-        if let row = rows.first(where: { $0["dangling"] == .bool(true) }) {
-            throw SyncError.protocolError("\(plan.table) \(row.string("uuid") ?? "?") references a row that is not in its copy's snapshot")
-        }
-        return rows.map { $0.string("line") ?? "" }
     }
 
-    /// The tables a copy keeps beside it: for each table referenced (once however many
-    /// columns point at it), its ids and uuids at the snapshot. The copy is its own map.
-    static func maps(_ plan: BulkPlan, copy: String) -> [(name: String, source: (table: String, key: String))] {
-        var seen = Set<String>(), maps: [(String, (String, String))] = []
-        for (i, translation) in plan.translations.enumerated() where !translation.isSelf {
-            let name = mapName(plan, copy: copy, translation: i)
-            if seen.insert(name).inserted { maps.append((name, (translation.uuidTable, translation.uuidTableKey))) }
-        }
-        return maps
-    }
-
-    /// The map a translation reads: one per referenced table and key column.
-    static func mapName(_ plan: BulkPlan, copy: String, translation i: Int) -> String {
-        let t = plan.translations[i]
-        let first = plan.translations.firstIndex { !$0.isSelf && $0.uuidTable == t.uuidTable && $0.uuidTableKey == t.uuidTableKey } ?? i
-        return "\(copy)_m\(first)"
-    }
-
-    /// Joins giving each reference's uuid (`u<i>.uuid`), and whether a row has one that does not resolve.
-    static func uuidJoins(_ plan: BulkPlan, copy: String, syntax: SQLSyntax) -> (joins: String, dangling: String) {
-        let q = syntax.quote
-        var joins: [String] = [], dangling: [String] = []
-        for (i, translation) in plan.translations.enumerated() {
-            let column = "c.\(q(translation.column))"
-            joins.append(translation.isSelf
-                ? "LEFT JOIN \(q(copy)) u\(i) ON u\(i).tributary_seq = \(column)"
-                : "LEFT JOIN \(q(mapName(plan, copy: copy, translation: i))) u\(i) ON u\(i).id = \(column)")
-            dangling.append("(\(column) IS NOT NULL AND u\(i).\(q("uuid")) IS NULL)")
-        }
-        return (joins.joined(separator: " "), dangling.isEmpty ? "false" : dangling.joined(separator: " OR "))
-    }
+    /// The copy's column holding a reference's uuid.
+    static func refColumn(_ column: String) -> String { "tributary_ref_" + column }
 
     /// A copied row as one line of COPY text: every column but the generated id, in the
-    /// plan's order, references as uuids (`uuidJoins`). Built by the database: 0.4 s for
-    /// 200,000 obs, where a JSON object per row took 0.9 s and came out 2.6 times as long.
+    /// plan's order, references as uuids. Built by the database: 0.4 s for 200,000 obs, where
+    /// a JSON object per row took 0.9 s and came out 2.6 times as long.
     static func line(_ plan: BulkPlan, table: TableSchema, syntax: SQLSyntax) -> String {
         let q = syntax.quote
-        let translated = Dictionary(plan.translations.enumerated().map { ($1.column, $0) }, uniquingKeysWith: { first, _ in first })
+        let translated = Set(plan.translations.map(\.column))
         return plan.columns.map { column in
-            let value = translated[column].map { "u\($0).\(q("uuid"))::text" } ?? "c.\(q(column))::text"
+            let value = "c.\(q(translated.contains(column) ? refColumn(column) : column))::text"
             // Numbers, dates and booleans print no backslash, tab or line break; text may hold any.
-            let kind: ColumnKind = translated[column] != nil ? .text : table.column(column)?.kind ?? .text
+            let kind: ColumnKind = translated.contains(column) ? .text : table.column(column)?.kind ?? .text
             let text = kind == .text || kind == .binary
                 ? #"replace(replace(replace(replace(\#(value), E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r')"#
                 : value
             return #"coalesce(\#(text), E'\\N')"#
         }.joined(separator: #" || E'\t' || "#)
-    }
-
-    /// Drops a copy and its maps.
-    static func drop(_ copy: String, _ tx: any SQLExecutor) async throws {
-        let maps = try await tx.query("SELECT tablename::text AS name FROM pg_tables WHERE tablename LIKE \(copy + "\\_m%")").compactMap { $0.string("name") }
-        for table in [copy] + maps { try await tx.execute("DROP TABLE IF EXISTS \(ident: table)") }
     }
 
     /// After a bulk batch is acknowledged: drops its copy once every marker of it is. Markers
@@ -197,7 +155,7 @@ public enum BulkSnapshot {
                 """).int64 ?? 0
             guard open == 0 else { continue }
             try await db.transaction { tx in
-                try await drop(copy, tx)
+                try await tx.execute("DROP TABLE IF EXISTS \(ident: copy)")
                 try await tx.execute("DELETE FROM tributary_identity WHERE name = \(registryPrefix + copy)")
             }
         }

@@ -153,7 +153,7 @@ public final class SyncNode: Sendable {
     /// The keys of the rows held now are noted for the load up: once the parent's load is in,
     /// those rows (as they are then, merged where they matched) go up, not what came down.
     public func storeCredentials(_ response: RegistrationResponse) async throws {
-        let snapshot = Snapshot(database: database, catalog: catalog)
+        let snapshot = self.snapshot()
         try await database.transaction { tx in
             for (name, value) in [("parent_node", response.parent.rawValue), ("parent_secret", response.secret),
                                   ("initial_load", InitialLoadState.receiving.rawValue), ("registration", "accepted")] {

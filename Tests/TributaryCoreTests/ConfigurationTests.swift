@@ -26,5 +26,15 @@ import TributaryEngine
         #expect {
             try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: nonsense\n")
         } throws: { "\($0)".contains("not a database URL") }
+        #expect {
+            try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\nsync:\n  bulk_min_rows: 0\n")
+        } throws: { "\($0)".contains("sync.bulk_min_rows") }
+    }
+
+    @Test func smallTablesGoRowByRowUnlessConfigured() throws {
+        let plain = try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\n")
+        #expect(plain.bulkMinimumRows == 1_000)
+        let set = try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\nsync:\n  bulk_min_rows: 5\n")
+        #expect(set.bulkMinimumRows == 5)
     }
 }

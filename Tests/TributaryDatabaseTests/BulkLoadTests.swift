@@ -258,6 +258,22 @@ import TributarySQL
         #expect(try await TestTree.echoes(at: child) == 0)
     }
 
+    /// With the default threshold, the sample data's small tables go row by row, sharing
+    /// change batches (a bulk copy travels alone in its batch); the child ends up the same.
+    @Test func smallTablesGoRowByRowSharingBatches() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, extra: "sync:\n  bulk_min_rows: 1000\n")
+        let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreData)
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_change WHERE operation = 'B'").int64 == 0)
+        try await TestTree.quiesce([(child, parent)])
+        #expect(child.bulkRowsWrittenAtOnce == 0)
+        #expect(try await child.initialLoadState() == .done)
+        let differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+    }
+
     /// A child whose database role owns the OpenMRS tables but is no superuser cannot run as a
     /// replica session: the bulk rows are written at once all the same, with the foreign keys
     /// checked by PostgreSQL and every row captured with the parent as its source (so a child

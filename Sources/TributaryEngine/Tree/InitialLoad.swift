@@ -7,6 +7,9 @@ import TributarySQL
 /// joining (noted at registration) for the tables that flow up: rows the parent lacks are
 /// added there, the rest match. What came down does not go back up.
 extension SyncNode {
+    /// Initial loads and reloads as this node's configuration has them.
+    func snapshot() -> Snapshot { Snapshot(database: database, catalog: catalog, bulkMinimumRows: configuration.bulkMinimumRows) }
+
     public func initialLoadState() async throws -> InitialLoadState? {
         try await identity("initial_load").flatMap(InitialLoadState.init(rawValue:))
     }
@@ -15,7 +18,7 @@ extension SyncNode {
     public func advanceInitialLoad(parent: NodeID) async throws {
         switch try await initialLoadState() {
         case .receiving:
-            let snapshot = Snapshot(database: database, catalog: catalog)
+            let snapshot = self.snapshot()
             let rows = try await database.transaction { tx in
                 try await snapshot.enqueue(snapshot.tables(flowing: .up), for: parent, in: tx, mode: .heldRows)
             }
@@ -44,7 +47,7 @@ extension SyncNode {
         if let only {
             for table in only where catalog[table]?.syncs != true { throw SyncError.notEnabled(table) }
         }
-        let snapshot = Snapshot(database: database, catalog: catalog)
+        let snapshot = self.snapshot()
         return try await snapshot.enqueue(snapshot.tables(flowing: direction, only: only, initialLoad: only == nil), for: target)
     }
 }

@@ -100,7 +100,7 @@ extension SyncNode {
             if ownLoad == InitialLoadState.receiving.rawValue {
                 try await tx.execute("INSERT INTO tributary_identity (name, value) VALUES (\(Self.deferredLoadPrefix + child.rawValue), \(child.rawValue))")
             } else {
-                let snapshot = Snapshot(database: self.database, catalog: self.catalog)
+                let snapshot = self.snapshot()
                 try await snapshot.enqueue(snapshot.tables(flowing: .down), for: child, in: tx)
             }
             return .accepted(RegistrationResponse(parent: self.id, secret: secret))
@@ -111,7 +111,7 @@ extension SyncNode {
 
     /// Queues the initial loads of children that registered while this node was receiving its own.
     func queueDeferredLoads() async throws {
-        let snapshot = Snapshot(database: database, catalog: catalog)
+        let snapshot = self.snapshot()
         try await database.transaction { tx in
             let deferred = try await tx.query("SELECT name, value FROM tributary_identity WHERE name LIKE \(Self.deferredLoadPrefix + "%")")
             for row in deferred {

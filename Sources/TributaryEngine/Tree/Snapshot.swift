@@ -9,10 +9,13 @@ import TributarySQL
 public struct Snapshot: Sendable {
     let database: any Database
     let catalog: TableCatalog
+    /// Tables with fewer rows go row by row even where they could go in bulk.
+    let bulkMinimumRows: Int
 
-    public init(database: any Database, catalog: TableCatalog) {
+    public init(database: any Database, catalog: TableCatalog, bulkMinimumRows: Int = 1) {
         self.database = database
         self.catalog = catalog
+        self.bulkMinimumRows = bulkMinimumRows
     }
 
     /// The synced tables that flow towards `direction` (down: to a child; up: to the parent)
@@ -63,6 +66,12 @@ public struct Snapshot: Sendable {
     /// The `target_node` of held keys: no node has that id, so routing passes over them.
     static func holdTag(_ target: NodeID) -> String { "hold:" + target.rawValue }
 
+    /// Whether a table holds at least `count` rows (reading no more than that).
+    func hasRows(_ table: String, atLeast count: Int, _ tx: any SQLExecutor) async throws -> Bool {
+        guard count > 1 else { return true }
+        return try await tx.scalar("SELECT COUNT(*) FROM (SELECT 1 FROM \(ident: table) LIMIT \(count)) x").int64 ?? 0 >= Int64(count)
+    }
+
     /// Writes the snapshot rows inside the caller's transaction; returns how many.
     @discardableResult
     public func enqueue(_ tables: [TableCatalog.Entry], for target: NodeID, in tx: any SQLExecutor, mode: Mode = .rows) async throws -> Int {
@@ -70,9 +79,12 @@ public struct Snapshot: Sendable {
         let now = dialect.timestamp(Clock.nowText())
         let hold = Self.holdTag(target)
         var total = 0
+        // Compiling these one-off statements (the copies, the markers) cost more than it saved.
+        if tx.syntax == .postgres { try await tx.execute("SET LOCAL jit = off") }
         for entry in mode == .holdKeys ? tables : try await weighted(tables, tx) {
             // Whole tables to a node go in bulk where they can (PostgreSQL; see `BulkSnapshot`).
             if mode == .rows, tx.syntax == .postgres, let plan = BulkPlan.make(entry, catalog: catalog),
+               try await hasRows(entry.name, atLeast: bulkMinimumRows, tx),
                let rows = try await BulkSnapshot.enqueue(plan, for: target, now: now, in: tx) {
                 total += rows
                 continue

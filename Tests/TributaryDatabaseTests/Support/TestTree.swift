@@ -10,6 +10,11 @@ struct TestTree {
                      extra: String = "", before: String = "") async throws -> (SyncNode, TestNode) {
         let test = try await kind.fresh(contents)
         if !before.isEmpty { try test.client(before) }  // written before Tributary runs: not captured
+        // The sample data's few rows go in bulk, as a large site's large tables do, unless a test says otherwise.
+        var extra = extra
+        if !extra.contains("bulk_min_rows") {
+            extra = extra.contains("sync:\n") ? extra.replacingOccurrences(of: "sync:\n", with: "sync:\n  bulk_min_rows: 1\n") : extra + "sync:\n  bulk_min_rows: 1\n"
+        }
         let yaml = "node:\n  id: \(id)\n  group: \(group)\ndatabase: \(test.url)\nregistration:\n  tokens: [\"test-token\"]\n" + extra
         var logger = Logger(label: "test.\(id)")
         logger.logLevel = .error

@@ -95,7 +95,7 @@ import TributarySQL
         let entry = try #require(parent.catalog["obs"])
         let plan = try #require(BulkPlan.make(entry, catalog: parent.catalog))
         let rows = try #require(try await parent.database.transaction { tx in
-            try await BulkSnapshot.enqueue(plan, for: "nobody", now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", in: tx)
+            try await BulkSnapshot.enqueue(plan, table: entry.table, for: "nobody", now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", in: tx)
         })
         let copy = try #require(try await parent.database.scalar("SELECT name FROM tributary_identity WHERE name LIKE 'bulk_copy:%'").string)
         let lines = try await BulkSnapshot.lines(plan, table: entry.table, range: BulkRange(copy: String(copy.dropFirst("bulk_copy:".count)), from: 0, to: .max),
@@ -125,7 +125,7 @@ import TributarySQL
         let plan = try #require(BulkPlan.make(parent.catalog["obs"]!, catalog: parent.catalog))
         let target: NodeID = "clinic-9"
         let rows = try #require(try await parent.database.transaction { tx in
-            try await BulkSnapshot.enqueue(plan, for: target, now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", chunk: 3, in: tx)
+            try await BulkSnapshot.enqueue(plan, table: parent.catalog["obs"]!.table, for: target, now: "CAST('2026-11-22 10:00:00' AS TIMESTAMP(6))", chunk: 3, in: tx)
         })
         let markers = try await parent.database.query("""
             SELECT change_id FROM tributary_change WHERE operation = 'B' AND target_node = \(target.rawValue) ORDER BY change_id

@@ -85,7 +85,7 @@ public struct Snapshot: Sendable {
             // Whole tables to a node go in bulk where they can (PostgreSQL; see `BulkSnapshot`).
             if mode == .rows, tx.syntax == .postgres, let plan = BulkPlan.make(entry, catalog: catalog),
                try await hasRows(entry.name, atLeast: bulkMinimumRows, tx),
-               let rows = try await BulkSnapshot.enqueue(plan, for: target, now: now, in: tx) {
+               let rows = try await BulkSnapshot.enqueue(plan, table: entry.table, for: target, now: now, in: tx) {
                 total += rows
                 continue
             }

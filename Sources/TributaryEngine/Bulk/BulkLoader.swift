@@ -7,8 +7,8 @@ import TributarySQL
 /// straight into their table by COPY, references translated on the way (`BulkDirectCopy`).
 /// Otherwise, or when that COPY objects, they go as they are into a temporary table, each
 /// value in its column's type, and one INSERT … SELECT writes the new ones, each reference
-/// found by a join on uuid. Rows here already (matched by uuid) are
-/// left to the ordinary loader, which updates them as it updates any snapshot row. When a
+/// found by a join on uuid. Rows here already (matched by uuid) are left to the ordinary
+/// loader, which updates them as it updates any snapshot row. When a
 /// reference does not resolve or a constraint objects (a row colliding on another unique
 /// key must be merged), everything is rolled back and the caller takes all the rows apart
 /// instead (`BulkExpansion`): the ordinary loader matches, merges, waits and names the
@@ -16,8 +16,8 @@ import TributarySQL
 ///
 /// With no children to pass the rows on to, and where the database allows it, the load
 /// runs as a replica session, as PostgreSQL's logical replication and `pg_restore
-/// --disable-triggers` do: no foreign-key triggers (every reference was checked by the
-/// joins here) and no capture (nothing here is for anyone). Otherwise capture records
+/// --disable-triggers` do: no foreign-key triggers (every reference was found here, by a
+/// lookup or a join) and no capture (nothing here is for anyone). Otherwise capture records
 /// the rows with the batch's origin, as for any loaded change.
 struct BulkLoader {
     let database: any Database

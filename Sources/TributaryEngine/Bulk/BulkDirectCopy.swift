@@ -81,14 +81,14 @@ struct BulkDirectCopy {
 
     /// References into the table itself, set now that every row of the batch is in.
     func setHeld(_ held: [CopyTextRewrite.Held], _ tx: any SQLExecutor) async throws {
-        let type = uuidType(plan.table), table = q(plan.table), uuid = q("uuid")
+        let type = SQL(trusted: uuidType(plan.table))
         for (field, pairs) in Dictionary(grouping: held, by: \.field) {
             let updated = try await tx.execute("""
                 UPDATE \(ident: plan.table) t SET \(ident: columns[field]) = g.\(ident: plan.primaryKey)
                 FROM (SELECT unnest(string_to_array(\(pairs.map(\.key).joined(separator: "\t")), E'\\t')) AS k,
                              unnest(string_to_array(\(pairs.map(\.value).joined(separator: "\t")), E'\\t')) AS r) v
-                JOIN \(SQL(trusted: table)) g ON g.\(SQL(trusted: uuid)) = CAST(v.r AS \(SQL(trusted: type)))
-                WHERE t.\(SQL(trusted: uuid)) = CAST(v.k AS \(SQL(trusted: type)))
+                JOIN \(ident: plan.table) g ON g.\(ident: "uuid") = CAST(v.r AS \(type))
+                WHERE t.\(ident: "uuid") = CAST(v.k AS \(type))
                 """)
             guard updated == pairs.count else {
                 throw BulkLoader.NotAtOnce(description: "\(columns[field]) of \(pairs.count - updated) rows is not here")

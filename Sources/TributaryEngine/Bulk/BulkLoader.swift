@@ -43,6 +43,7 @@ struct BulkLoader {
               let plan = BulkPlan.make(entry, catalog: catalog), plan.fastLoadable,
               Set(plan.columns) == Set(descriptor.columns) else { return .takeApart }
         let header = batch.header
+        let straight = Locked(false)
         do {
             let outcome: Outcome = try await database.transaction { tx in
                 let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
@@ -56,11 +57,14 @@ struct BulkLoader {
                 }
                 let statements = BulkStatements(plan: plan, catalog: catalog, syntax: tx.syntax)
                 try await tx.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-                if BulkDirectCopy.applies(to: plan, catalog: catalog),
-                   case .written = try await BulkDirectCopy(plan: plan, catalog: catalog, columns: descriptor.columns).write(batch.bulkRows, tx) {
-                    let outcome = try await finish(header, rows: batch.bulkRows.count, tx)
-                    copiedStraight.withLock { $0 += batch.bulkRows.count }
-                    return outcome
+                if BulkDirectCopy.applies(to: plan, catalog: catalog) {
+                    switch try await BulkDirectCopy(plan: plan, catalog: catalog, columns: descriptor.columns).write(batch.bulkRows, tx) {
+                    case .written:
+                        straight.set(true)
+                        return try await finish(header, rows: batch.bulkRows.count, tx)
+                    case .refused(let why):
+                        logger.debug("bulk rows staged", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(why)"])
+                    }
                 }
                 try await tx.execute(SQL(trusted: "CREATE TEMP TABLE \(BulkStatements.staging) (\(try statements.stagingColumns(descriptor.columns))) ON COMMIT DROP"))
                 try await tx.copyLines(into: BulkStatements.staging, columns: [BulkStatements.lineNumber] + descriptor.columns, lines: batch.bulkRows, numbered: true)
@@ -75,6 +79,7 @@ struct BulkLoader {
                 return try await finish(header, rows: batch.bulkRows.count, tx)
             }
             logger.debug("bulk rows written at once", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)"])
+            if straight.value { copiedStraight.withLock { $0 += batch.bulkRows.count } }  // counted once committed
             return outcome
         } catch {
             logger.debug("bulk rows taken apart", metadata: ["batch": "\(header.batchID)", "table": "\(descriptor.table)", "why": "\(error)"])

@@ -258,6 +258,34 @@ import TributarySQL
         #expect(try await TestTree.echoes(at: child) == 0)
     }
 
+    /// The copies are unlogged: crash recovery empties them (TRUNCATE does the same here).
+    /// The parent fills each again from its table when a marker finds it empty, so the
+    /// child still receives every row, including one changed after the registration.
+    @Test func aCopyEmptiedByCrashRecoveryIsFilledAgain() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres)
+        let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreData)
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        let copies = try await parent.database.query("""
+            SELECT tablename FROM pg_tables t JOIN pg_class c ON c.relname = t.tablename
+            WHERE tablename LIKE 'tributary_bulk_%' AND c.relpersistence = 'u'
+            """).compactMap { $0.string("tablename") }
+        #expect(copies.count >= 3, "the registration made \(copies.count) unlogged copies")
+        for copy in copies { try await parent.database.execute("TRUNCATE \(ident: copy)") }
+        try await parent.database.execute("UPDATE obs SET comments = 'after the registration' WHERE obs_id = (SELECT MIN(obs_id) FROM obs)")
+        try await TestTree.quiesce([(child, parent)])
+        #expect(try await child.initialLoadState() == .done)
+        #expect(try await NodeStatus.read(child).incomingErrors == 0)
+        let obs = try await child.database.scalar("SELECT COUNT(*) FROM obs").int64 ?? 0
+        let parentObs = try await parent.database.scalar("SELECT COUNT(*) FROM obs").int64
+        #expect(obs > 0 && obs == parentObs)
+        #expect(try await child.database.scalar("SELECT COUNT(*) FROM obs WHERE comments = 'after the registration'").int64 == 1)
+        let differences = try await TableSnapshot.differences(parent, child)
+        #expect(differences.isEmpty, "\(differences.count) differences, e.g. \(differences.prefix(5))")
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'tributary_bulk_%'").int64 == 0)
+    }
+
     /// With the default threshold, the sample data's small tables go row by row, sharing
     /// change batches (a bulk copy travels alone in its batch); the child ends up the same.
     @Test func smallTablesGoRowByRowSharingBatches() async throws {

@@ -26,6 +26,9 @@ public final class SyncNode: Sendable {
     /// Of those, the rows copied straight into their table (references translated here, no staging).
     public var bulkRowsCopiedStraight: Int { straightCounter.value }
     let straightCounter = Locked(0)
+    /// Bulk batches written two at a time (`applyTogether`), since this node opened.
+    public var bulkBatchesAppliedTogether: Int { togetherCounter.value }
+    let togetherCounter = Locked(0)
 
     init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, logger: Logger) {
         self.depthBox = Locked(depth)
@@ -104,13 +107,49 @@ public final class SyncNode: Sendable {
         return ack
     }
 
+    /// Whether `second` may be written together with `first` (`applyTogether`).
+    public func mayApplyTogether(_ first: Batch, _ second: Batch) -> Bool {
+        database.syntax == .postgres && BulkPairing.independent(first, second, catalog: catalog)
+    }
+
+    /// Two bulk batches of one table (`mayApplyTogether`) written at the same time, each in its
+    /// own transaction; what one of them cannot write at once is then taken apart, in order.
+    public func applyTogether(_ first: Batch, _ second: Batch) async -> [Ack] {
+        let loader = Loader(database: database, catalog: catalog, localNode: id, localDepth: depth, logger: logger)
+        let fromParent = (try? await identity("parent_node")) == first.header.source.rawValue
+        let hasChildren = !((try? await links().children.isEmpty) ?? false)
+        await applyLock.acquire()
+        async let firstOutcome = bulkOutcome(first, hasChildren: hasChildren)
+        async let secondOutcome = bulkOutcome(second, hasChildren: hasChildren)
+        let outcomes = await [firstOutcome, secondOutcome]
+        togetherCounter.withLock { $0 += 2 }
+        var acks: [Ack] = []
+        for (batch, outcome) in zip([first, second], outcomes) {
+            acks.append(await finishBulk(batch, outcome, loader: loader, fromParent: fromParent))
+        }
+        await applyLock.release()
+        return acks
+    }
+
     private func apply(_ batch: Batch, loader: Loader, fromParent: Bool) async -> Ack {
-        guard let bulk = batch.header.bulk else { return await loader.apply(batch, fromParent: fromParent) }
-        // Bulk rows: written by a few set-based statements when they can be, else taken apart
-        // into ordinary snapshot changes (matched, merged, waiting for references as those are).
+        guard batch.header.bulk != nil else { return await loader.apply(batch, fromParent: fromParent) }
+        let outcome = await bulkOutcome(batch, hasChildren: !((try? await links().children.isEmpty) ?? false))
+        return await finishBulk(batch, outcome, loader: loader, fromParent: fromParent)
+    }
+
+    /// Bulk rows: written by a few set-based statements when they can be.
+    private func bulkOutcome(_ batch: Batch, hasChildren: Bool) async -> BulkLoader.Outcome {
+        guard let bulk = batch.header.bulk else { return .takeApart }
         let bulkLoader = BulkLoader(database: database, catalog: catalog, logger: logger, copiedStraight: straightCounter)
+        return await bulkLoader.apply(batch, descriptor: bulk, hasChildren: hasChildren)
+    }
+
+    /// What the set-based statements left is taken apart into ordinary snapshot changes
+    /// (matched, merged, waiting for references as those are).
+    private func finishBulk(_ batch: Batch, _ outcome: BulkLoader.Outcome, loader: Loader, fromParent: Bool) async -> Ack {
+        guard let bulk = batch.header.bulk else { return await loader.apply(batch, fromParent: fromParent) }
         var rest = batch, written = 0
-        switch await bulkLoader.apply(batch, descriptor: bulk, hasChildren: !((try? await links().children.isEmpty) ?? false)) {
+        switch outcome {
         case .applied(let ack):
             if !ack.duplicate { bulkCounter.withLock { $0 += ack.applied } }
             return ack

@@ -102,34 +102,36 @@ public final class SyncClient: Sendable {
             }
         }
         var excluded = Set<String>()
-        // The parent reads and sends the next batch, and this node decodes it, while the
-        // current one is applied; its acknowledgment travels while the next one is applied
-        // (one at a time, in order; a lost one only means the batch comes again, applied once).
-        var following: Task<Batch?, any Error>?
+        // The parent reads and sends the next two batches, and this node decodes them, while
+        // the current one is applied; two bulk batches of one table are applied together
+        // (`SyncNode.applyTogether`). Each acknowledgment travels while the next batch is
+        // applied (one at a time, in order; a lost one only means the batch comes again,
+        // applied once).
+        let ahead = PullAhead(depth: 2) { [self] excluded, after in
+            try await self.pull(PullAhead.path(excluding: excluded, after: after), secret: secret)
+        }
         var acknowledging: Task<Void, any Error>?
-        defer { following?.cancel() }
-        while true {
-            let query = excluded.isEmpty ? "" : "?exclude=" + excluded.sorted().joined(separator: ",")
-            let pulled: Batch?
-            if let asked = following { pulled = try await asked.value } else { pulled = try await pull(Wire.batches + query, secret: secret) }
-            following = nil
-            guard let batch = pulled else { break }
-            let next = Wire.batches + (query.isEmpty ? "?" : query + "&") + "after=\(batch.header.batchID)"
-            following = Task { try await self.pull(next, secret: secret) }
-            let ack = await node.apply(batch)
-            try await acknowledging?.value
-            acknowledging = Task { try await self.acknowledge(ack, secret: secret) }
-            report.pulled += 1
-            defer { progress?(report) }
-            if ack.status == .failed {
-                report.pullFailed += 1
-                report.failures.append("batch \(batch.header.batchID) from \(parent) failed here: \(ack.failure?.cause ?? "unknown cause")")
-                excluded.insert(batch.header.channel)
-                // What was asked for meanwhile may follow the failed batch in its channel: ask again.
-                following?.cancel()
-                following = nil
-            } else if !ack.duplicate {
-                report.rows += ack.applied
+        defer { ahead.cancel() }
+        while let batch = try await ahead.next() {
+            var batches = [batch]
+            if batch.header.bulk != nil, let partner = try await ahead.peek(), node.mayApplyTogether(batch, partner) {
+                _ = try await ahead.next()
+                batches.append(partner)
+            }
+            let acks = batches.count == 2 ? await node.applyTogether(batches[0], batches[1]) : [await node.apply(batch)]
+            for (batch, ack) in zip(batches, acks) {
+                try await acknowledging?.value
+                acknowledging = Task { try await self.acknowledge(ack, secret: secret) }
+                report.pulled += 1
+                if ack.status == .failed {
+                    report.pullFailed += 1
+                    report.failures.append("batch \(batch.header.batchID) from \(parent) failed here: \(ack.failure?.cause ?? "unknown cause")")
+                    excluded.insert(batch.header.channel)
+                    ahead.restart(excluding: excluded)
+                } else if !ack.duplicate {
+                    report.rows += ack.applied
+                }
+                progress?(report)
             }
         }
         try await acknowledging?.value

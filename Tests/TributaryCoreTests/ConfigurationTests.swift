@@ -31,10 +31,15 @@ import TributaryEngine
         } throws: { "\($0)".contains("sync.bulk_min_rows") }
     }
 
-    @Test func smallTablesGoRowByRowUnlessConfigured() throws {
+    @Test func bulkThresholdsAreConfigurable() throws {
         let plain = try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\n")
         #expect(plain.bulkMinimumRows == 1_000)
         let set = try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\nsync:\n  bulk_min_rows: 5\n")
         #expect(set.bulkMinimumRows == 5)
+        #expect(plain.bulkBatchRows == 10_000)
+        #expect(try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\nsync:\n  bulk_batch_rows: 50\n").bulkBatchRows == 50)
+        #expect {
+            try NodeConfiguration.parse("node:\n  id: a\n  group: g\ndatabase: sqlite:/tmp/x.db\nsync:\n  bulk_batch_rows: 0\n")
+        } throws: { "\($0)".contains("sync.bulk_batch_rows") }
     }
 }

@@ -43,6 +43,52 @@ import TributarySQL
         }
     }
 
+    /// A PostgreSQL child pulling an initial load in bulk batches of two rows applies
+    /// consecutive batches of one table together, except where the second references a row
+    /// of the first (an obs group's member in the batch after its head).
+    @Test func bulkBatchesOfOneTableAreAppliedTwoAtATime() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let (parent, _) = try await TestTree.node("central", group: "central", on: .postgres, extra: "sync:\n  bulk_batch_rows: 2\n",
+                                                  before: """
+            UPDATE obs SET obs_group_id = (SELECT MIN(obs_id) FROM obs)
+            WHERE obs_id = (SELECT obs_id FROM obs ORDER BY obs_id OFFSET 2 LIMIT 1);
+            """)
+        let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .postgres, contents: .coreData,
+                                                 extra: "parent:\n  url: http://127.0.0.1:1\n  registration_token: test-token\n")
+        defer { Task { await parent.close(); await child.close() } }
+        try await withServer(parent) { url in
+            let client = SyncClient(node: child, parentURL: url, logger: Self.logger())
+            defer { Task { await client.shutdown() } }
+            _ = try await client.ensureRegistered()
+            // Which pairs qualify, read from the parent's queue before anything is pulled.
+            try await parent.route()
+            var obs: [Batch] = []
+            for pending in try await parent.pending(for: child.id) {
+                let batch = try await parent.batch(pending)
+                if batch.header.bulk?.table == "obs" { obs.append(batch) }
+            }
+            #expect(obs.count == 5 && obs.allSatisfy { $0.bulkRows.count == 2 }, "\(obs.map(\.bulkRows.count))")
+            if obs.count == 5 {
+                #expect(!child.mayApplyTogether(obs[0], obs[1]), "the second holds a member of a group whose head is in the first")
+                #expect(child.mayApplyTogether(obs[1], obs[0]) && child.mayApplyTogether(obs[2], obs[3]))
+            }
+            var rounds = 0
+            while try await child.initialLoadState() != .done, rounds < 6 {
+                let report = try await client.round()
+                #expect(report.failures.isEmpty, "\(report.failures)")
+                rounds += 1
+            }
+            #expect(try await child.initialLoadState() == .done)
+            #expect(child.bulkBatchesAppliedTogether >= 4, "\(child.bulkBatchesAppliedTogether) batches applied together")
+            #expect(try await NodeStatus.read(child).incomingErrors == 0)
+            let member = "SELECT g.uuid FROM obs o JOIN obs g ON g.obs_id = o.obs_group_id"
+            let here = try await child.database.query(SQL(trusted: member)), there = try await parent.database.query(SQL(trusted: member))
+            #expect(here.count == 1 && here.first?.string("uuid") == there.first?.string("uuid"))
+            let differences = try await TableSnapshot.differences(parent, child)
+            #expect(differences.isEmpty, "\(differences.count): \(differences.prefix(5))")
+        }
+    }
+
     @Test(arguments: [(TestDatabase.postgres, TestDatabase.mariadb), (.mariadb, .sqlite)]
         .filter { TestDatabase.all.contains($0.0) && TestDatabase.all.contains($0.1) })
     func childAndParentSyncOverHTTPExactlyOnce(parentKind: TestDatabase, childKind: TestDatabase) async throws {

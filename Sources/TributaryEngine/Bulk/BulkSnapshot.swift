@@ -11,7 +11,7 @@ import TributarySQL
 /// once every marker of it is acknowledged.
 public enum BulkSnapshot {
     static let markerOperation = "B"
-    static let chunk = 10_000
+    public static let chunk = 10_000
     /// Lines are held as plain strings, not taken apart: a chunk may carry more bytes than a batch of changes.
     static let chunkBytes: Int64 = 8 * 1024 * 1024
     static let registryPrefix = "bulk_copy:"

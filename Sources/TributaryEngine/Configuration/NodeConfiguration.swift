@@ -43,7 +43,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var gapTimeout: String?
         /// A table with fewer rows goes into an initial load row by row, not as a bulk copy.
         public var bulkMinRows: Int?
-        enum CodingKeys: String, CodingKey { case interval, batchSize = "batch_size", gapTimeout = "gap_timeout", bulkMinRows = "bulk_min_rows" }
+        /// Rows per bulk batch of an initial load (fewer when their lines are long).
+        public var bulkBatchRows: Int?
+        enum CodingKeys: String, CodingKey {
+            case interval, batchSize = "batch_size", gapTimeout = "gap_timeout", bulkMinRows = "bulk_min_rows", bulkBatchRows = "bulk_batch_rows"
+        }
     }
 
     public var node: Node
@@ -102,6 +106,9 @@ public struct NodeConfiguration: Sendable, Decodable {
         if let rows = configuration.sync?.bulkMinRows, rows < 1 {
             throw ConfigurationError("\(source): sync.bulk_min_rows must be at least 1")
         }
+        if let rows = configuration.sync?.bulkBatchRows, rows < 1 {
+            throw ConfigurationError("\(source): sync.bulk_batch_rows must be at least 1")
+        }
         return configuration
     }
 
@@ -128,6 +135,7 @@ extension NodeConfiguration {
     /// Below this many rows a table shares change batches with others: a bulk copy travels
     /// alone in its batch, and each batch costs a round trip (40 small tables: 1.5 s).
     public var bulkMinimumRows: Int { sync?.bulkMinRows ?? 1_000 }
+    public var bulkBatchRows: Int { sync?.bulkBatchRows ?? BulkSnapshot.chunk }
 }
 
 /// `host:port`.

@@ -8,7 +8,8 @@ import TributarySQL
 /// added there, the rest match. What came down does not go back up.
 extension SyncNode {
     /// Initial loads and reloads as this node's configuration has them.
-    func snapshot() -> Snapshot { Snapshot(database: database, catalog: catalog, bulkMinimumRows: configuration.bulkMinimumRows) }
+    func snapshot() -> Snapshot { Snapshot(database: database, catalog: catalog, bulkMinimumRows: configuration.bulkMinimumRows,
+                                     bulkBatchRows: configuration.bulkBatchRows) }
 
     public func initialLoadState() async throws -> InitialLoadState? {
         try await identity("initial_load").flatMap(InitialLoadState.init(rawValue:))

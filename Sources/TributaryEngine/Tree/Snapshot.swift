@@ -11,11 +11,14 @@ public struct Snapshot: Sendable {
     let catalog: TableCatalog
     /// Tables with fewer rows go row by row even where they could go in bulk.
     let bulkMinimumRows: Int
+    /// Rows per bulk marker (at most; `BulkSnapshot.chunkBytes` may make it fewer).
+    let bulkBatchRows: Int
 
-    public init(database: any Database, catalog: TableCatalog, bulkMinimumRows: Int = 1) {
+    public init(database: any Database, catalog: TableCatalog, bulkMinimumRows: Int = 1, bulkBatchRows: Int = BulkSnapshot.chunk) {
         self.database = database
         self.catalog = catalog
         self.bulkMinimumRows = bulkMinimumRows
+        self.bulkBatchRows = bulkBatchRows
     }
 
     /// The synced tables that flow towards `direction` (down: to a child; up: to the parent)
@@ -85,7 +88,7 @@ public struct Snapshot: Sendable {
             // Whole tables to a node go in bulk where they can (PostgreSQL; see `BulkSnapshot`).
             if mode == .rows, tx.syntax == .postgres, let plan = BulkPlan.make(entry, catalog: catalog),
                try await hasRows(entry.name, atLeast: bulkMinimumRows, tx),
-               let rows = try await BulkSnapshot.enqueue(plan, table: entry.table, for: target, now: now, in: tx) {
+               let rows = try await BulkSnapshot.enqueue(plan, table: entry.table, for: target, now: now, chunk: bulkBatchRows, in: tx) {
                 total += rows
                 continue
             }

@@ -1,18 +1,19 @@
 import TributaryCore
 
-/// The parent's next batches, fetched and decoded ahead of their application, in order, up to
-/// `depth` of them: each asks for the batch after the one before it (`after=`), since those
-/// are not acknowledged yet. Driven by one task (the pull loop).
+/// The parent's next batches, fetched and decoded ahead of their application, in order: each
+/// asks for the batch after the one before it (`after=`), since those are not acknowledged
+/// yet. Two are held ahead behind a bulk batch (the next may be applied with it), one
+/// otherwise (a batch of changes is held at several times the size of its rows). Driven by
+/// one task (the pull loop).
 final class PullAhead: @unchecked Sendable {
     typealias Fetch = @Sendable (_ excluded: Set<String>, _ after: Int64?) async throws -> Batch?
-    private let depth: Int
     private let fetch: Fetch
     private var excluded: Set<String> = []
     private var ahead: [Task<Batch?, any Error>] = []
     private var lastTaken: Int64?
+    private var depth = 1
 
-    init(depth: Int, fetch: @escaping Fetch) {
-        self.depth = max(1, depth)
+    init(fetch: @escaping Fetch) {
         self.fetch = fetch
     }
 
@@ -22,6 +23,7 @@ final class PullAhead: @unchecked Sendable {
         let batch = try await ahead.removeFirst().value
         guard let batch else { cancel(); return nil }
         lastTaken = batch.header.batchID
+        depth = batch.header.bulk != nil ? 2 : 1
         fill()
         return batch
     }
@@ -38,6 +40,7 @@ final class PullAhead: @unchecked Sendable {
         cancel()
         excluded = channels
         lastTaken = nil
+        depth = 1
     }
 
     func cancel() {

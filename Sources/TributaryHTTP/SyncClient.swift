@@ -102,12 +102,12 @@ public final class SyncClient: Sendable {
             }
         }
         var excluded = Set<String>()
-        // The parent reads and sends the next two batches, and this node decodes them, while
-        // the current one is applied; two bulk batches of one table are applied together
-        // (`SyncNode.applyTogether`). Each acknowledgment travels while the next batch is
-        // applied (one at a time, in order; a lost one only means the batch comes again,
-        // applied once).
-        let ahead = PullAhead(depth: 2) { [self] excluded, after in
+        // The parent reads and sends the next batches (`PullAhead`), and this node decodes
+        // them, while the current one is applied; two bulk batches of one table are applied
+        // together (`SyncNode.applyTogether`). Each acknowledgment travels while the next
+        // batch is applied (one at a time, in order; a lost one only means the batch comes
+        // again, applied once).
+        let ahead = PullAhead { [self] excluded, after in
             try await self.pull(PullAhead.path(excluding: excluded, after: after), secret: secret)
         }
         var acknowledging: Task<Void, any Error>?

@@ -45,13 +45,17 @@ enum ForcedChanges {
             """)
     }
 
-    /// A delete decided here of a row already gone: its last delete, again, forced.
-    static func reemitDeletion(changeID: Int64, tx: any SQLExecutor) async throws {
-        let stamp = CaptureDialects.dialect(for: tx.syntax).timestamp(Clock.nowText())
+    /// A delete decided (here, or elsewhere with `origin`) of a row already gone here: its
+    /// last delete, again, forced.
+    static func reemitDeletion(changeID: Int64, origin: (source: String, node: String, time: String)? = nil, tx: any SQLExecutor) async throws {
+        let dialect = CaptureDialects.dialect(for: tx.syntax)
+        let stamp = dialect.timestamp(Clock.nowText())
+        let originTime = origin.map { dialect.timestamp($0.time) } ?? stamp
         try await tx.execute("""
             INSERT INTO tributary_change (table_name, operation, pk, new_row, old_row, captured_at, transaction_id,
               source_node, origin_node, origin_time, forced)
-            SELECT table_name, 'D', pk, NULL, old_row, \(stamp), NULL, NULL, NULL, \(stamp), 1 FROM tributary_change WHERE change_id = \(changeID)
+            SELECT table_name, 'D', pk, NULL, old_row, \(stamp), NULL, \(origin?.source), \(origin?.node), \(originTime), 1
+            FROM tributary_change WHERE change_id = \(changeID)
             """)
     }
 

@@ -23,6 +23,12 @@ extension Loader {
         let pk = try await ForcedChanges.recordedKey(entry, locator, tx) ?? pkBefore
         let origin = decidedHere ? nil : (source: progress.source.rawValue, node: change.originNode.rawValue, time: change.originTime)
         try await ForcedChanges.flag(entry, pk: pk, after: after, locator: change.operation == .delete ? nil : locator, origin: origin, tx: tx)
+        if change.operation == .delete, pkBefore == nil, entry.key.kind == .uuid, case .string(let uuid)? = change.key.first,
+           let deletion = try await conflictCheck(entry, change, progress: progress, tx: tx).lastDeletion(uuid: uuid) {
+            // Gone here already, but perhaps not below or beside (a node that parked this
+            // node's delete against its own edit): the decision goes on as the row's last delete.
+            try await ForcedChanges.reemitDeletion(changeID: deletion.changeID, origin: origin, tx: tx)
+        }
         try await ForcedChanges.closePending(table: entry.name, key: change.key, tx: tx)
     }
 

@@ -2,7 +2,9 @@
 /// builds bridged `NSDictionary`/`NSNumber` objects that then have to be cast back, which was
 /// the largest CPU share of reading a batch and a row image (measured with perf); the two
 /// formats read here are small and fixed, so a direct reader is a few times faster.
-enum JSONNode: Equatable {
+/// `Sendable` is declared, not inferred: inferring it for this recursive enum made a clean
+/// build fail with "circular reference" once the module's files fell into other batches.
+enum JSONNode: Equatable, Sendable {
     case null
     case bool(Bool)
     /// A number without fraction or exponent that fits 64 bits.

@@ -108,12 +108,15 @@ struct TestNode: Sendable {
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
+        // A client that stops early (it could not connect) closes the pipe: say what it said
+        // rather than crash the whole test run on the write.
+        var writeFailure: (any Error)?
+        do { try stdin.fileHandleForWriting.write(contentsOf: input) } catch { writeFailure = error }
+        try? stdin.fileHandleForWriting.close()
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("\(kind) client failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
+        guard process.terminationStatus == 0, writeFailure == nil else {
+            throw TestFailure("\(kind) client failed (\(process.terminationStatus)\(writeFailure.map { ", writing its input: \($0)" } ?? "")): \(String(decoding: errors, as: UTF8.self))")
         }
     }
 

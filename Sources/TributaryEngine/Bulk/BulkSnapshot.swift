@@ -19,7 +19,7 @@ public enum BulkSnapshot {
     /// Copies the table and writes its markers addressed to `target`; returns the rows, or
     /// nil when a reference does not resolve (the per-row snapshot then reports it).
     static func enqueue(_ plan: BulkPlan, table: TableSchema, for target: NodeID, now: SQL, chunk: Int = BulkSnapshot.chunk, in tx: any SQLExecutor) async throws -> Int? {
-        let q = tx.syntax.quote, lit = tx.syntax.literal
+        let q = tx.syntax.quote
         let copy = "tributary_bulk_" + String(Secrets.make().filter(\.isLetter).lowercased().prefix(12))
         // Unlogged: writing a million obs rows' copy to the WAL cost 0.5–0.9 s of the
         // registration. Crash recovery empties it; `batch` then fills it again (`refill`).

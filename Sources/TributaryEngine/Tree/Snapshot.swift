@@ -14,7 +14,7 @@ public struct Snapshot: Sendable {
     /// Rows per bulk marker (at most; `BulkSnapshot.chunkBytes` may make it fewer).
     let bulkBatchRows: Int
 
-    public init(database: any Database, catalog: TableCatalog, bulkMinimumRows: Int = 1, bulkBatchRows: Int = BulkSnapshot.chunk) {
+    public init(database: any Database, catalog: TableCatalog, bulkMinimumRows: Int, bulkBatchRows: Int) {
         self.database = database
         self.catalog = catalog
         self.bulkMinimumRows = bulkMinimumRows

@@ -49,7 +49,7 @@ public final class SyncClient: Sendable {
         if let credentials = try await node.credentials() { return credentials }
         let request = RegistrationRequest(nodeID: node.id, group: node.configuration.node.group,
                                           token: node.configuration.parent?.registrationToken, claim: try await node.registrationClaim())
-        let (status, body) = try await send(.POST, Wire.register, body: try JSONEncoder().encode(request), authenticated: nil)
+        let (status, body) = try await send(.POST, Wire.register, body: .json(try JSONEncoder().encode(request)), authenticated: nil)
         if status == .accepted {
             try await node.setIdentity("registration", "pending approval at \(parentURL)")
             throw TransportError(description: "registration with \(parentURL) is waiting for approval: \(Self.message(body, status))")
@@ -76,19 +76,23 @@ public final class SyncClient: Sendable {
         try await node.route()
         var stopped = Set<String>()
         let pendings = try await node.pending(for: parent)
-        // The next batch is read while the parent applies this one.
-        var next: (batchID: Int64, task: Task<Batch, any Error>)?
+        // The next batch is read, encoded and compressed while the parent applies this one.
+        var next: (batchID: Int64, task: Task<ByteBuffer, any Error>)?
         defer { next?.task.cancel() }
         for (index, pending) in pendings.enumerated() where !stopped.contains(pending.channel) {
-            let batch: Batch
-            if let prefetched = next, prefetched.batchID == pending.batchID { batch = try await prefetched.task.value } else { batch = try await node.batch(pending) }
+            let compressed: ByteBuffer
+            if let prefetched = next, prefetched.batchID == pending.batchID {
+                compressed = try await prefetched.task.value
+            } else {
+                compressed = try await Self.pushBody(pending, node: node)
+            }
             next?.task.cancel()
             next = nil
             if let following = pendings[(index + 1)...].first(where: { !stopped.contains($0.channel) }) {
                 let node = self.node
-                next = (following.batchID, Task { try await node.batch(following) })
+                next = (following.batchID, Task { try await Self.pushBody(following, node: node) })
             }
-            let (status, body) = try await send(.POST, Wire.batches, body: try BatchCodec.encode(batch), authenticated: secret)
+            let (status, body) = try await send(.POST, Wire.batches, body: .batch(compressed), authenticated: secret)
             guard status == .ok, let ack = try? JSONDecoder().decode(Ack.self, from: body) else {
                 throw TransportError(description: "push of batch \(pending.batchID) to \(parentURL) failed: \(Self.message(body, status))")
             }
@@ -154,29 +158,39 @@ public final class SyncClient: Sendable {
     }
 
     func acknowledge(_ ack: Ack, secret: String) async throws {
-        let (status, body) = try await send(.POST, Wire.acks, body: try JSONEncoder().encode(ack), authenticated: secret)
+        let (status, body) = try await send(.POST, Wire.acks, body: .json(try JSONEncoder().encode(ack)), authenticated: secret)
         guard status == .noContent || status == .ok else {
             throw TransportError(description: "acknowledging batch \(ack.batchID) failed: \(Self.message(body, status))")
         }
     }
 
-    func send(_ method: HTTPMethod, _ path: String, body: Data?, authenticated secret: String?) async throws -> (HTTPResponseStatus, Data) {
+    /// A batch as it goes on the wire: read, encoded, compressed.
+    static func pushBody(_ pending: OutgoingBatches.Pending, node: SyncNode) async throws -> ByteBuffer {
+        try BodyCompression.compress(try BatchCodec.encode(try await node.batch(pending)))
+    }
+
+    /// A request body: a JSON document, or a batch already compressed (`pushBody`).
+    enum Body {
+        case json(Data)
+        case batch(ByteBuffer)
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: Body?, authenticated secret: String?) async throws -> (HTTPResponseStatus, Data) {
         var request = HTTPClientRequest(url: parentURL + path)
         request.method = method
         request.headers.add(name: "X-Tributary-Node", value: node.id.rawValue)
         if let secret { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
         request.headers.add(name: "Accept-Encoding", value: BodyCompression.gzip)
-        if let body {
-            let isBatch = path.hasPrefix(Wire.batches)
-            request.headers.add(name: "Content-Type", value: isBatch ? "application/x-ndjson" : "application/json")
-            if isBatch {
-                request.headers.add(name: "Content-Encoding", value: BodyCompression.gzip)
-                let compressed = try BodyCompression.compress(body)
-                bytesSent.add(compressed.readableBytes)
-                request.body = .bytes(compressed)
-            } else {
-                request.body = .bytes(ByteBuffer(bytes: body))
-            }
+        switch body {
+        case nil: break
+        case .json(let document):
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: document))
+        case .batch(let compressed):
+            request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+            request.headers.add(name: "Content-Encoding", value: BodyCompression.gzip)
+            bytesSent.add(compressed.readableBytes)
+            request.body = .bytes(compressed)
         }
         do {
             let response = try await http.execute(request, timeout: .seconds(300))

@@ -9,7 +9,8 @@ import TributarySQL
 /// Sync throughput: a clinical volume created at a child (MariaDB or PostgreSQL) and the
 /// time until a PostgreSQL parent has applied it over HTTP, in rows/s; in the same run, the
 /// same volume through PostgreSQL's own logical replication between two clusters.
-/// BENCH_BATCH_SIZE sets the child's `sync.batch_size` (default 2,000). Prints the peak RSS of
+/// BENCH_BATCH_SIZE sets the child's `sync.batch_size` (default 2,000), BENCH_REPLICA_COPY the
+/// parent's `sync.replica_copy`. Prints the peak RSS of
 /// the process (both nodes) while syncing, the generator's writing left out.
 ///
 ///     scripts/bench-sync      (starts the servers, builds in release, runs this)
@@ -62,7 +63,8 @@ struct SyncThroughput {
             await db.close()
         }
         let parent = try await SyncNode.open(try NodeConfiguration.parse(
-            "node: { id: central, group: central }\ndatabase: \(parentURL)\nregistration: { tokens: [bench] }\n"), logger: quietLogger())
+            "node: { id: central, group: central }\ndatabase: \(parentURL)\nregistration: { tokens: [bench] }\n"
+            + (ProcessInfo.processInfo.environment["BENCH_REPLICA_COPY"].map { "sync: { replica_copy: \($0) }\n" } ?? "")), logger: quietLogger())
         let child = try await SyncNode.open(try NodeConfiguration.parse(
             "node: { id: clinic-1, group: clinic }\ndatabase: \(childURL)\nparent: { url: 'http://127.0.0.1:1', registration_token: bench }\n"
             + (ProcessInfo.processInfo.environment["BENCH_BATCH_SIZE"].map { "sync: { batch_size: \($0) }\n" } ?? "")),
@@ -94,6 +96,7 @@ struct SyncThroughput {
             let elapsed = ContinuousClock.now - start
             print("bytes on the wire (gzip): sent \(client.bytesSent.value), received \(client.bytesReceived.value)")
             print("peak RSS while syncing (both nodes, one process): \(PeakRSS.kilobytes() / 1024) MB")
+            print("rows copied at the parent as a replica session: \(parent.rowsCopiedAsReplica)")
             await client.shutdown()
             group.cancelAll()
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -29,8 +29,14 @@ public final class SyncNode: Sendable {
     /// Bulk batches written two at a time (`applyTogether`), since this node opened.
     public var bulkBatchesAppliedTogether: Int { togetherCounter.value }
     let togetherCounter = Locked(0)
+    /// Whether incoming rows may be copied as a replica session here (`ReplicaCopy`).
+    public let copiesAsReplica: Bool
+    /// Rows written that way since this node opened.
+    public var rowsCopiedAsReplica: Int { replicaCounter.value }
+    let replicaCounter = Locked(0)
 
-    init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, logger: Logger) {
+    init(configuration: NodeConfiguration, database: any Database, catalog: TableCatalog, depth: Int?, copiesAsReplica: Bool, logger: Logger) {
+        self.copiesAsReplica = copiesAsReplica
         self.depthBox = Locked(depth)
         self.configuration = configuration
         self.database = database
@@ -47,7 +53,8 @@ public final class SyncNode: Sendable {
             try await Capture(database: database, logger: logger).reconcile(catalog)
             let depth = configuration.parent == nil
                 ? 0 : try await database.scalar("SELECT value FROM tributary_identity WHERE name = 'depth'").string.flatMap { Int($0) }
-            return SyncNode(configuration: configuration, database: database, catalog: catalog, depth: depth, logger: logger)
+            let replica = configuration.replicaCopy ? await ReplicaCopy.permitted(database) : false
+            return SyncNode(configuration: configuration, database: database, catalog: catalog, depth: depth, copiesAsReplica: replica, logger: logger)
         } catch {
             await database.close()
             throw error
@@ -98,8 +105,13 @@ public final class SyncNode: Sendable {
                      changes: wire)
     }
 
+    func loader() -> Loader {
+        Loader(database: database, catalog: catalog, localNode: id, localDepth: depth,
+               replicaRows: copiesAsReplica ? replicaCounter : nil, logger: logger)
+    }
+
     public func apply(_ batch: Batch) async -> Ack {
-        let loader = Loader(database: database, catalog: catalog, localNode: id, localDepth: depth, logger: logger)
+        let loader = loader()
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
         await applyLock.acquire()
         let ack = await apply(batch, loader: loader, fromParent: fromParent)
@@ -115,7 +127,7 @@ public final class SyncNode: Sendable {
     /// Two bulk batches of one table (`mayApplyTogether`) written at the same time, each in its
     /// own transaction; what one of them cannot write at once is then taken apart, in order.
     public func applyTogether(_ first: Batch, _ second: Batch) async -> [Ack] {
-        let loader = Loader(database: database, catalog: catalog, localNode: id, localDepth: depth, logger: logger)
+        let loader = loader()
         let fromParent = (try? await identity("parent_node")) == first.header.source.rawValue
         let hasChildren = !((try? await links().children.isEmpty) ?? false)
         await applyLock.acquire()

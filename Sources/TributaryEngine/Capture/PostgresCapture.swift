@@ -57,6 +57,9 @@ public struct PostgresCapture: CaptureDialect {
             CREATE TRIGGER tributary_capture_insert AFTER INSERT ON \(quote(table.name))
             REFERENCING NEW TABLE AS tributary_inserted FOR EACH STATEMENT EXECUTE FUNCTION \(insertFunction)()
             """,
+            // Also in a replica session: the loader copies rows as one where it may (`ReplicaCopy`).
+            "ALTER TABLE \(quote(table.name)) ENABLE ALWAYS TRIGGER tributary_capture",
+            "ALTER TABLE \(quote(table.name)) ENABLE ALWAYS TRIGGER tributary_capture_insert",
         ]
     }
 

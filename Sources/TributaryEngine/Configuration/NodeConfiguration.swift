@@ -45,8 +45,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var bulkMinRows: Int?
         /// Rows per bulk batch of an initial load (fewer when their lines are long).
         public var bulkBatchRows: Int?
+        /// PostgreSQL: copy incoming rows as a replica session where the role may (`ReplicaCopy`).
+        public var replicaCopy: Bool?
         enum CodingKeys: String, CodingKey {
             case interval, batchSize = "batch_size", gapTimeout = "gap_timeout", bulkMinRows = "bulk_min_rows", bulkBatchRows = "bulk_batch_rows"
+            case replicaCopy = "replica_copy"
         }
     }
 
@@ -136,6 +139,7 @@ extension NodeConfiguration {
     /// alone in its batch, and each batch costs a round trip (40 small tables: 1.5 s).
     public var bulkMinimumRows: Int { sync?.bulkMinRows ?? 1_000 }
     public var bulkBatchRows: Int { sync?.bulkBatchRows ?? BulkSnapshot.chunk }
+    public var replicaCopy: Bool { sync?.replicaCopy ?? true }
 }
 
 /// `host:port`.

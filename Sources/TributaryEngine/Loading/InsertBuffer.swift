@@ -13,6 +13,8 @@ final class InsertBuffer {
 
     /// Told the table of every row added (the resolver's "found missing" goes stale).
     var onAdd: ((String) -> Void)?
+    /// Writes a run another way when it returns true (`ReplicaCopy`); otherwise `insertRows`.
+    var writer: ((String, [String], [[SQLValue]], any SQLExecutor) async throws -> Bool)?
 
     func add(_ table: String, columns: [String], values: [SQLValue], tx: any SQLExecutor) async throws {
         onAdd?(table)
@@ -29,7 +31,9 @@ final class InsertBuffer {
         let pending = rows
         rows = []
         do {
-            try await tx.insertRows(into: table, columns: columns, rows: pending)
+            if try await writer?(table, columns, pending, tx) != true {
+                try await tx.insertRows(into: table, columns: columns, rows: pending)
+            }
         } catch {
             rows = pending
             throw error

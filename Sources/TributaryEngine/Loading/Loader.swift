@@ -13,10 +13,13 @@ public struct Loader: Sendable {
     /// This node: the origin of changes captured here without one.
     let localNode: NodeID
     let localDepth: Int?
+    /// Counts the rows copied as a replica session (`ReplicaCopy`); nil where that is not allowed.
+    let replicaRows: Locked<Int>?
 
-    public init(database: any Database, catalog: TableCatalog, localNode: NodeID, localDepth: Int? = nil,
-                logger: Logger = Logger(label: "tributary.loader")) {
+    init(database: any Database, catalog: TableCatalog, localNode: NodeID, localDepth: Int? = nil,
+         replicaRows: Locked<Int>? = nil, logger: Logger = Logger(label: "tributary.loader")) {
         self.localNode = localNode
+        self.replicaRows = replicaRows
         self.localDepth = localDepth
         self.database = database
         self.catalog = catalog
@@ -68,6 +71,14 @@ public struct Loader: Sendable {
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
                 buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
+                if let replicaRows {
+                    let replica = ReplicaCopy(counter: replicaRows)
+                    let catalog = catalog
+                    buffer.writer = { table, columns, rows, tx in
+                        guard let schema = catalog[table]?.table else { return false }
+                        return try await replica.write(schema, columns: columns, rows: rows, tx: tx)
+                    }
+                }
                 resolver.batchKeys = progress.incoming
                 try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
                 var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver)

@@ -55,7 +55,7 @@ extension SyncNode {
             WireChange(table: table, operation: operation, key: parked.key, row: values, old: nil, originNode: self.id, originTime: now,
                        originDepth: depth, forced: true)
         }
-        let loader = Loader(database: database, catalog: catalog, localNode: self.id, localDepth: depth, logger: logger)
+        let loader = self.loader()
         switch take {
         case .incoming:
             if parked.operation == .delete {

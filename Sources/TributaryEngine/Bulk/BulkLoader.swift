@@ -49,7 +49,10 @@ struct BulkLoader {
                 let seen = try await tx.query("SELECT 1 FROM tributary_incoming_batch WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID)")
                 if !seen.isEmpty { return .applied(Ack(batchID: header.batchID, status: .applied, duplicate: true)) }
                 let replica = hasChildren ? false : try await Self.replicaSession(tx)
-                if !replica {
+                if replica {
+                    // No one below to send these rows to: not captured (the triggers fire in replica sessions too).
+                    _ = try await tx.query(PostgresCapture.skipCapture)
+                } else {
                     for statement in CaptureDialects.dialect(for: tx.syntax).markLoader(
                         source: header.source.rawValue, originNode: descriptor.originNode.rawValue, originTime: descriptor.originTime) {
                         _ = try await tx.query(statement)

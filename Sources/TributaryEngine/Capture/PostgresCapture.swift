@@ -26,6 +26,7 @@ public struct PostgresCapture: CaptureDialect {
             """
             CREATE OR REPLACE FUNCTION \(insertFunction)() RETURNS trigger LANGUAGE plpgsql AS $body$
             BEGIN
+              IF \(Self.captureOff) THEN RETURN NULL; END IF;
               INSERT INTO tributary_change (\(changeColumns))
               SELECT \(literal(table.name)), 'I', \(key("n")), to_jsonb(n)::text, NULL, \(now), txid_current()::text, \(origin)
               FROM tributary_inserted n;
@@ -39,6 +40,7 @@ public struct PostgresCapture: CaptureDialect {
               new_image jsonb;
               old_image jsonb;
             BEGIN
+              IF \(Self.captureOff) THEN RETURN NULL; END IF;
               IF TG_OP <> 'DELETE' THEN new_image := to_jsonb(NEW); END IF;
               old_image := to_jsonb(OLD);
               IF TG_OP = 'UPDATE' AND new_image = old_image THEN RETURN NULL; END IF;
@@ -62,6 +64,13 @@ public struct PostgresCapture: CaptureDialect {
             "ALTER TABLE \(quote(table.name)) ENABLE ALWAYS TRIGGER tributary_capture_insert",
         ]
     }
+
+    /// True in a transaction that writes rows no one is to receive from this node (a leaf's
+    /// initial load, `BulkLoader`): the capture triggers fire in replica sessions too.
+    static let captureOff = "current_setting('tributary.capture', true) = 'off'"
+
+    /// Turns capture off until the transaction ends.
+    public static let skipCapture: SQL = "SELECT set_config('tributary.capture', 'off', true)"
 
     public func removeTriggers(for table: String) -> [String] {
         ["DROP TRIGGER IF EXISTS tributary_capture ON \(quote(table))",

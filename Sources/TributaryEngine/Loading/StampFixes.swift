@@ -9,8 +9,10 @@ import TributarySQL
 final class StampFixes {
     let dialect: any CaptureDialect
     let source: String
-    /// The change log's end when the batch began: only what this batch captured is fixed.
-    let after: Int64
+    /// The change log's end when the batch began, then at the last flush: only what this batch
+    /// captured since is read (a waiting stamp's row is written after its stamp is noted, and
+    /// every flush follows the write of the rows noted before it).
+    private(set) var after: Int64
     private var pending: [String: [OriginFix]] = [:]
     private var matches: [String: StampMatch] = [:]
     private var pendingKeys: [String: Set<String>] = [:]
@@ -49,5 +51,6 @@ final class StampFixes {
         }
         pending = [:]
         pendingKeys = [:]
+        after = upTo
     }
 }

@@ -141,8 +141,8 @@ struct PostgresSession: SQLExecutor {
     private func run(_ sql: SQL) async throws -> PostgresQueryResult {
         let (text, values) = sql.render(.postgres)
         var binds = PostgresBindings(capacity: values.count)
-        for value in values {
-            if value == .null { binds.appendNull() } else { binds.append(PostgresBind(value: value)) }
+        for (value, isKey) in zip(values, sql.keyBinds) {
+            if value == .null { binds.appendNull() } else { binds.append(PostgresBind(value: value, untyped: isKey)) }
         }
         let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
         do {

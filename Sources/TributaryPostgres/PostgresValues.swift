@@ -4,9 +4,11 @@ import TributarySQL
 
 /// A bind as postgres-nio sends it. Integers, doubles, booleans and bytes go typed
 /// and binary; dates, datetimes and decimals go as text of unspecified type (OID 0)
-/// so the server reads them with the type of the column they land in.
+/// so the server reads them with the type of the column they land in, as does text
+/// compared with a key column (`untyped`, from `SQL`'s `key:`).
 struct PostgresBind: PostgresDynamicTypeEncodable {
     let value: SQLValue
+    var untyped = false
 
     var psqlType: PostgresDataType {
         switch value {
@@ -14,7 +16,7 @@ struct PostgresBind: PostgresDynamicTypeEncodable {
         case .double: .float8
         case .bool: .bool
         case .bytes: .bytea
-        case .text: .text
+        case .text: untyped ? PostgresDataType(0) : .text
         case .null, .decimal, .date, .datetime: PostgresDataType(0)
         }
     }

@@ -7,6 +7,9 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         case text(String)
         case identifier(String)
         case value(SQLValue)
+        /// A value compared with a key column: PostgreSQL gets its text untyped, to be read as
+        /// the column's type (see `key:` below).
+        case key(SQLValue)
     }
 
     public private(set) var parts: [Part]
@@ -28,6 +31,10 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         public mutating func appendInterpolation(_ value: Int64) { parts.append(.value(.integer(value))) }
         public mutating func appendInterpolation(_ value: Int64?) { parts.append(.value(value.map(SQLValue.integer) ?? .null)) }
         public mutating func appendInterpolation(_ value: Bool) { parts.append(.value(.bool(value))) }
+        /// A value compared with a column, e.g. `WHERE uuid = \(key: value)`. Sent as text, a
+        /// string made PostgreSQL compare a `char(38)` uuid column as text, which no index
+        /// serves: every lookup of one uuid read the whole table.
+        public mutating func appendInterpolation(key value: SQLValue) { parts.append(.key(value)) }
         public mutating func appendInterpolation(ident identifier: String) { parts.append(.identifier(identifier)) }
         public mutating func appendInterpolation(idents identifiers: [String]) {
             for (i, identifier) in identifiers.enumerated() {
@@ -58,12 +65,23 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
             switch part {
             case .text(let t): text += t
             case .identifier(let name): text += syntax.quote(name)
-            case .value(let value):
+            case .value(let value), .key(let value):
                 binds.append(value)
                 text += syntax.placeholder(binds.count)
             }
         }
         return (text, binds)
+    }
+
+    /// For each bind of `render`, whether it is a `key:` value.
+    public var keyBinds: [Bool] {
+        parts.compactMap { part in
+            switch part {
+            case .text, .identifier: nil
+            case .value: false
+            case .key: true
+            }
+        }
     }
 
     public var description: String { render(.sqlite).text }

@@ -52,7 +52,7 @@ public final class KeyResolver {
             let wanted = Array(Set(entry.key.columns + [column] + (entry.key.kind == .parent ? [try parentReference(entry).column] : [])))
             var rows: [[String: SQLValue]] = []
             for chunk in Array(missing).chunked(500) {
-                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                let list = SQL.join(chunk.map { "\(key: $0)" }, separator: ", ")
                 let found = try await db.query("SELECT \(idents: wanted) FROM \(ident: table) WHERE \(ident: column) IN (\(list))")
                 rows += found.map { row in Dictionary(uniqueKeysWithValues: wanted.map { ($0, entry.table.column($0)!.kind.normalize(row[$0])) }) }
             }
@@ -178,7 +178,7 @@ public final class KeyResolver {
             try await beforeLookup?()
             let columns = column == "uuid" ? ["uuid"] : ["uuid", column]
             for chunk in uuids.chunked(500) {
-                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                let list = SQL.join(chunk.map { "\(key: .text($0))" }, separator: ", ")
                 for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE uuid IN (\(list))") {
                     guard let uuid = row.string("uuid") else { continue }
                     incoming[cacheKey, default: [:]][[.string(uuid)]] = row[column]
@@ -198,7 +198,7 @@ public final class KeyResolver {
             try await beforeLookup?()
             let columns = column == reference.column ? [column] : [reference.column, column]
             for chunk in Array(byParent.keys).chunked(500) {
-                let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
+                let list = SQL.join(chunk.map { "\(key: $0)" }, separator: ", ")
                 for row in try await db.query("SELECT \(idents: columns) FROM \(ident: table) WHERE \(ident: reference.column) IN (\(list))") {
                     guard let key = byParent[kind.normalize(row[reference.column] ?? .null)] else { continue }
                     incoming[cacheKey, default: [:]][key] = row[column]
@@ -299,7 +299,7 @@ public final class KeyResolver {
     public func wrote(table: String) { knownMissing[table] = nil }
 
     static func whereClause(_ locator: [(String, SQLValue)]) -> SQL {
-        SQL.join(locator.map { "\(ident: $0.0) = \($0.1)" }, separator: " AND ")
+        SQL.join(locator.map { "\(ident: $0.0) = \(key: $0.1)" }, separator: " AND ")
     }
 }
 

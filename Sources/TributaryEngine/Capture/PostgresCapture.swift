@@ -19,6 +19,22 @@ public struct PostgresCapture: CaptureDialect {
         let now = "(statement_timestamp() AT TIME ZONE 'UTC')"
         let insertFunction = quote(triggerName(table.name, "capture_insert"))
         let origin = "\(setting("source_node")), \(setting("origin_node")), COALESCE(\(setting("origin_time"))::timestamp, \(now))"
+        // The loader's stamps for the rows it is about to write (`StampFixes.writeAhead`), by
+        // the row's uuid or key: each row takes its own origin as it is captured.
+        var stamped = ""
+        if let column = Self.stampColumn(table, keyColumns: keyColumns) {
+            let stampOrigin = "\(setting("source_node")), COALESCE(s.origin_node, \(setting("origin_node"))), "
+                + "COALESCE(s.origin_time, \(setting("origin_time"))::timestamp, \(now))"
+            stamped = """
+                  IF current_setting('tributary.stamps', true) = 'on' THEN
+                    INSERT INTO tributary_change (\(changeColumns))
+                    SELECT \(literal(table.name)), 'I', \(key("n")), to_jsonb(n)::text, NULL, \(now), txid_current()::text, \(stampOrigin)
+                    FROM tributary_inserted n LEFT JOIN pg_temp.tributary_stamp s ON s.table_name = \(literal(table.name)) AND s.value = n.\(quote(column))::text;
+                    RETURN NULL;
+                  END IF;
+
+                """
+        }
         return [
             // Inserts are captured once per statement from its transition table: a multi-row
             // INSERT or COPY (the loader's, a bulk import) costs about a third of what a
@@ -27,7 +43,7 @@ public struct PostgresCapture: CaptureDialect {
             CREATE OR REPLACE FUNCTION \(insertFunction)() RETURNS trigger LANGUAGE plpgsql AS $body$
             BEGIN
               IF \(Self.captureOff) THEN RETURN NULL; END IF;
-              INSERT INTO tributary_change (\(changeColumns))
+            \(stamped)  INSERT INTO tributary_change (\(changeColumns))
               SELECT \(literal(table.name)), 'I', \(key("n")), to_jsonb(n)::text, NULL, \(now), txid_current()::text, \(origin)
               FROM tributary_inserted n;
               RETURN NULL;
@@ -64,6 +80,20 @@ public struct PostgresCapture: CaptureDialect {
             "ALTER TABLE \(quote(table.name)) ENABLE ALWAYS TRIGGER tributary_capture_insert",
         ]
     }
+
+    /// The column a loader's stamp names an inserted row of this table by: its uuid, else
+    /// its one key column (a patient's `patient_id`); nil when neither.
+    public static func stampColumn(_ table: TableSchema, keyColumns: [String]) -> String? {
+        if table.column("uuid") != nil { return "uuid" }
+        return keyColumns.count == 1 ? keyColumns[0] : nil
+    }
+
+    /// Where the loader puts its stamps for the rows it is about to write, in its session.
+    public static let stampTable: SQL = """
+        CREATE TEMP TABLE IF NOT EXISTS tributary_stamp (
+          table_name text NOT NULL, value text NOT NULL, origin_node text NOT NULL, origin_time timestamp(6) NOT NULL,
+          PRIMARY KEY (table_name, value))
+        """
 
     /// True in a transaction that writes rows no one is to receive from this node (a leaf's
     /// initial load, `BulkLoader`): the capture triggers fire in replica sessions too.

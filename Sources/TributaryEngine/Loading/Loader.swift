@@ -75,19 +75,13 @@ public struct Loader: Sendable {
                     // so costed (a table without the index, of a few rows) was compiled, 120 ms.
                     try await tx.execute("SET LOCAL enable_seqscan = off")
                     try await tx.execute("SET LOCAL jit = off")
+                    try await tx.execute(PostgresCapture.stampTable)
+                    _ = try await tx.query("SELECT set_config('tributary.stamps', 'on', true)")
                 }
                 let resolver = KeyResolver(db: tx, catalog: catalog)
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
                 buffer.onAdd = { [weak resolver] in resolver?.wrote(table: $0) }  // weak: the resolver holds the buffer already
-                if let replicaRows {
-                    let replica = ReplicaCopy(counter: replicaRows)
-                    let catalog = catalog
-                    buffer.writer = { table, columns, rows, tx in
-                        guard let schema = catalog[table]?.table else { return false }
-                        return try await replica.write(schema, columns: columns, rows: rows, tx: tx)
-                    }
-                }
                 resolver.batchKeys = progress.incoming
                 try await Self.prefetchReferences(batch.changes, catalog: catalog, resolver: resolver)
                 var present = try await Self.presentKeys(batch.changes, catalog: catalog, resolver: resolver)
@@ -98,6 +92,9 @@ public struct Loader: Sendable {
                 let stamps = StampFixes(dialect: dialect, source: header.source.rawValue,
                                         after: try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0)
                 progress.stamps = stamps
+                if tx.syntax == .postgres {
+                    buffer.writer = Self.postgresWriter(catalog: catalog, stamps: stamps, replica: replicaRows.map { ReplicaCopy(counter: $0) })
+                }
                 for change in changes {
                     progress.change = change
                     let stampKey = Self.stampKey(of: change, catalog, resolver)
@@ -162,6 +159,21 @@ public struct Loader: Sendable {
                 VALUES (\(header.source.rawValue), \(header.batchID), \(failure.table), \(failure.key), \(failure.cause), \(SQLValue.datetime(Clock.nowText())))
                 """)
             return Ack(batchID: header.batchID, status: .failed, failure: failure)
+        }
+    }
+
+    /// How a PostgreSQL loader writes a run of new rows: their stamps handed to the insert
+    /// trigger first, then the rows as a replica session where allowed (`ReplicaCopy`).
+    static func postgresWriter(catalog: TableCatalog, stamps: StampFixes, replica: ReplicaCopy?)
+        -> (String, [String], [[SQLValue]], any SQLExecutor) async throws -> Bool {
+        { table, columns, rows, tx in
+            guard let entry = catalog[table] else { return false }
+            let stamped = try await stamps.writeAhead(entry.table, keyColumns: Capture.recordedKey(entry), columns: columns, rows: rows, tx: tx)
+            if try await replica?.write(entry.table, columns: columns, rows: rows, tx: tx) != true {
+                try await tx.insertRows(into: table, columns: columns, rows: rows)
+            }
+            if stamped { try await StampFixes.clearAhead(tx) }
+            return true
         }
     }
 

@@ -38,6 +38,40 @@ final class StampFixes {
         matches[table] = match
     }
 
+    /// PostgreSQL: hands the waiting stamps of rows about to be written to the insert trigger
+    /// (`pg_temp.tributary_stamp`, which `clearAhead` empties once they are written), so that
+    /// each row is captured with its own stamp and needs no fix afterwards (a fix rewrote
+    /// every captured row: 1.4 s of 108,000). True when it wrote any. A stamp whose row goes
+    /// another way (merged into a twin) waits for `flush` as before.
+    func writeAhead(_ table: TableSchema, keyColumns: [String], columns: [String], rows: [[SQLValue]], tx: any SQLExecutor) async throws -> Bool {
+        guard let fixes = pending[table.name], let column = PostgresCapture.stampColumn(table, keyColumns: keyColumns),
+              let index = columns.firstIndex(of: column) else { return false }
+        switch matches[table.name] ?? .uuid {
+        case .uuid: guard column == "uuid" else { return false }
+        case .keyColumn(let key): guard column == key else { return false }
+        }
+        var written = Set<String>()
+        for row in rows {
+            switch row[index] {
+            case .text(let value): written.insert(value)
+            case .integer(let value): written.insert(String(value))
+            default: continue
+            }
+        }
+        let taken = fixes.filter { written.contains($0.value) }
+        guard !taken.isEmpty else { return false }
+        let kept = fixes.filter { !written.contains($0.value) }
+        pending[table.name] = kept.isEmpty ? nil : kept
+        pendingKeys[table.name]?.subtract(taken.map(\.value))
+        try await tx.insertRows(into: "tributary_stamp", columns: ["table_name", "value", "origin_node", "origin_time"],
+                                rows: taken.map { [.text(table.name), .text($0.value), .text($0.node), .datetime($0.time)] })
+        return true
+    }
+
+    static func clearAhead(_ tx: any SQLExecutor) async throws {
+        try await tx.execute("DELETE FROM pg_temp.tributary_stamp")
+    }
+
     /// Writes the waiting stamps (before anything reads them: a conflict check, the commit).
     func flush(_ tx: any SQLExecutor) async throws {
         guard !pending.isEmpty else { return }

@@ -6,7 +6,8 @@ import TributarySQL
 
 /// A PostgreSQL node copies incoming rows as a replica session where its role may
 /// (`ReplicaCopy`): PostgreSQL's foreign-key triggers do not fire, so the loader checks and
-/// locks every key itself, and the capture triggers still write the change log.
+/// locks every key itself, and the capture triggers still write the change log. Also what
+/// the loader does where its role may not create the temporary table of stamps.
 @Suite struct ReplicaCopyTests {
 
     /// Every column of obs but its id: a key column left out would take its default unchecked.
@@ -144,6 +145,30 @@ import TributarySQL
         #expect(await ReplicaCopy.permitted(granted))
         await granted.close()
         try await test.database.execute(SQL(trusted: "REVOKE SET ON PARAMETER session_replication_role FROM \(role)"))
+        try await test.database.execute(SQL(trusted: "DROP ROLE \(role)"))
+    }
+
+    /// The loader hands stamps to the insert trigger through a temporary table; a role that
+    /// may not create one has its stamps fixed afterwards, in a transaction that goes on.
+    @Test func aRoleWithoutTemporaryTablesHasItsStampsFixedAfterwards() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let test = try await TestDatabase.postgres.fresh(.schemaOnly)
+        defer { Task { await test.close() } }
+        let role = "r_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let name = String(test.url.split(separator: "/").last!)
+        try await test.database.execute(SQL(trusted: "CREATE ROLE \(role) LOGIN"))
+        guard case .postgres(let e) = try DatabaseURL(test.url) else { throw TestFailure("not PostgreSQL") }
+        let connect = { try await Databases.connect("postgres://\(role)@\(e.host):\(e.port)/\(name)") }
+        let allowed = try await connect()
+        #expect(try await allowed.transaction { tx in try await Loader.stampTableReady(tx) })
+        await allowed.close()
+        try await test.database.execute(SQL(trusted: "REVOKE TEMPORARY ON DATABASE \(name) FROM PUBLIC"))
+        let refused = try await connect()
+        let outcome = try await refused.transaction { tx in
+            (try await Loader.stampTableReady(tx), try await tx.scalar("SELECT 1").int64)
+        }
+        #expect(outcome.0 == false && outcome.1 == 1, "the transaction goes on")
+        await refused.close()
         try await test.database.execute(SQL(trusted: "DROP ROLE \(role)"))
     }
 }

@@ -75,9 +75,8 @@ public struct Loader: Sendable {
                     // so costed (a table without the index, of a few rows) was compiled, 120 ms.
                     try await tx.execute("SET LOCAL enable_seqscan = off")
                     try await tx.execute("SET LOCAL jit = off")
-                    try await tx.execute(PostgresCapture.stampTable)
-                    _ = try await tx.query("SELECT set_config('tributary.stamps', 'on', true)")
                 }
+                let stampsAhead = tx.syntax == .postgres ? try await Self.stampTableReady(tx) : false
                 let resolver = KeyResolver(db: tx, catalog: catalog)
                 let buffer = InsertBuffer()
                 resolver.beforeLookup = { try await buffer.flush(tx) }
@@ -93,7 +92,8 @@ public struct Loader: Sendable {
                                         after: try await tx.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0)
                 progress.stamps = stamps
                 if tx.syntax == .postgres {
-                    buffer.writer = Self.postgresWriter(catalog: catalog, stamps: stamps, replica: replicaRows.map { ReplicaCopy(counter: $0) })
+                    buffer.writer = Self.postgresWriter(catalog: catalog, stamps: stampsAhead ? stamps : nil,
+                                                        replica: replicaRows.map { ReplicaCopy(counter: $0) })
                 }
                 for change in changes {
                     progress.change = change
@@ -164,16 +164,32 @@ public struct Loader: Sendable {
 
     /// How a PostgreSQL loader writes a run of new rows: their stamps handed to the insert
     /// trigger first, then the rows as a replica session where allowed (`ReplicaCopy`).
-    static func postgresWriter(catalog: TableCatalog, stamps: StampFixes, replica: ReplicaCopy?)
+    static func postgresWriter(catalog: TableCatalog, stamps: StampFixes?, replica: ReplicaCopy?)
         -> (String, [String], [[SQLValue]], any SQLExecutor) async throws -> Bool {
         { table, columns, rows, tx in
             guard let entry = catalog[table] else { return false }
-            let stamped = try await stamps.writeAhead(entry.table, keyColumns: Capture.recordedKey(entry), columns: columns, rows: rows, tx: tx)
+            let stamped = try await stamps?.writeAhead(entry.table, keyColumns: Capture.recordedKey(entry), columns: columns, rows: rows, tx: tx) ?? false
             if try await replica?.write(entry.table, columns: columns, rows: rows, tx: tx) != true {
                 try await tx.insertRows(into: table, columns: columns, rows: rows)
             }
             if stamped { try await StampFixes.clearAhead(tx) }
             return true
+        }
+    }
+
+    /// Creates the session's stamp table and tells the insert triggers to read it; false,
+    /// and the stamps are fixed afterwards as on the other databases, where the role may not
+    /// create temporary tables.
+    static func stampTableReady(_ tx: any SQLExecutor) async throws -> Bool {
+        try await tx.execute("SAVEPOINT tributary_stamps")
+        do {
+            try await tx.execute(PostgresCapture.stampTable)
+            _ = try await tx.query("SELECT set_config('tributary.stamps', 'on', true)")
+            try await tx.execute("RELEASE SAVEPOINT tributary_stamps")
+            return true
+        } catch {
+            try await tx.execute("ROLLBACK TO SAVEPOINT tributary_stamps")
+            return false
         }
     }
 

@@ -106,6 +106,34 @@ import TributarySQL
         _ = try await other.query("SELECT encounter_id FROM encounter WHERE encounter_id = \(encounter) FOR UPDATE NOWAIT")
     }
 
+    /// A key pointing at a partitioned table is found in its partitions, as PostgreSQL's own check finds it.
+    @Test func aKeyToAPartitionedTableIsCheckedAcrossItsPartitions() async throws {
+        guard TestDatabase.all.contains(.postgres) else { return }
+        let test = try await TestDatabase.postgres.fresh(nil)
+        defer { Task { await test.close() } }
+        try test.client("""
+            CREATE TABLE visit_log (id integer PRIMARY KEY) PARTITION BY RANGE (id);
+            CREATE TABLE visit_log_low PARTITION OF visit_log FOR VALUES FROM (0) TO (100);
+            CREATE TABLE visit_log_high PARTITION OF visit_log FOR VALUES FROM (100) TO (1000);
+            INSERT INTO visit_log VALUES (7), (700);
+            CREATE TABLE visit_note (id serial PRIMARY KEY, log_id integer REFERENCES visit_log (id));
+            """)
+        let schema = TableSchema(name: "visit_note", columns: [], primaryKey: ["id"], uniqueConstraints: [],
+                                 foreignKeys: [ForeignKey(name: "visit_note_log_id_fkey", columns: ["log_id"], referencedTable: "visit_log", referencedColumns: ["id"])])
+        let counter = Locked(0)
+        let written = try await test.database.transaction { tx in
+            try await ReplicaCopy(counter: counter).write(schema, columns: ["log_id"], rows: [[.integer(7)], [.integer(700)]], tx: tx)
+        }
+        #expect(written)
+        #expect(counter.value == 2)
+        await #expect {
+            try await test.database.transaction { tx in
+                _ = try await ReplicaCopy(counter: counter).write(schema, columns: ["log_id"], rows: [[.integer(8)]], tx: tx)
+            }
+        } throws: { "\($0)".contains("log_id = 8 is not present in visit_log") }
+        #expect(try await test.database.scalar("SELECT COUNT(*) FROM visit_note").int64 == 2)
+    }
+
     @Test func aTableWithATriggerOfTheSitesOwnIsCopiedTheOrdinaryWay() async throws {
         guard TestDatabase.all.contains(.postgres) else { return }
         let (parent, parentDB) = try await TestTree.node("central", group: "central", on: .postgres)

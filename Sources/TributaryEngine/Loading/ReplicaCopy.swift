@@ -12,6 +12,8 @@ final class ReplicaCopy {
     let counter: Locked<Int>
     /// The tables whose triggers do not allow it: read once per batch.
     private var excluded: Set<String>?
+    /// Partitioned tables: a key pointing at one is checked against all its partitions.
+    private var partitioned: Set<String> = []
     /// Values per checking statement.
     static let chunk = 1_000
 
@@ -29,13 +31,16 @@ final class ReplicaCopy {
     /// table or the rows' values do not allow it (the caller then copies the ordinary way).
     func write(_ table: TableSchema, columns: [String], rows: [[SQLValue]], tx: any SQLExecutor) async throws -> Bool {
         guard tx.syntax == .postgres, let checks = Self.checks(table, columns: columns, rows: rows) else { return false }
-        if excluded == nil { excluded = try await Self.tablesWithOtherTriggers(tx) }
+        if excluded == nil {
+            excluded = try await Self.tablesWithOtherTriggers(tx)
+            partitioned = try await Self.partitionedTables(tx)
+        }
         guard excluded?.contains(table.name) == false else { return false }
         // Local to the transaction: a failure rolls it back with the rest.
         _ = try await tx.query("SELECT set_config('session_replication_role', 'replica', true)")
         try await tx.insertRows(into: table.name, columns: columns, rows: rows)
         _ = try await tx.query("SELECT set_config('session_replication_role', 'origin', true)")
-        for check in checks { try await Self.verify(check, table: table.name, tx) }
+        for check in checks { try await Self.verify(check, table: table.name, partitioned: partitioned.contains(check.target), tx) }
         counter.withLock { $0 += rows.count }
         return true
     }
@@ -62,12 +67,14 @@ final class ReplicaCopy {
         return result
     }
 
-    /// Finds and locks every row the values point at, as the key's trigger does for each row.
-    static func verify(_ check: KeyCheck, table: String, _ tx: any SQLExecutor) async throws {
+    /// Finds and locks every row the values point at, as the key's trigger does for each row
+    /// (in the table itself, as PostgreSQL's check does, or in any partition of a partitioned one).
+    static func verify(_ check: KeyCheck, table: String, partitioned: Bool, _ tx: any SQLExecutor) async throws {
+        let only: SQL = partitioned ? "" : "ONLY "
         for chunk in check.values.chunked(chunk) {
             let list = SQL.join(chunk.map { "\($0)" }, separator: ", ")
             let found = try await tx.query("""
-                SELECT \(ident: check.targetColumn) AS v FROM ONLY \(ident: check.target)
+                SELECT \(ident: check.targetColumn) AS v FROM \(only)\(ident: check.target)
                 WHERE \(ident: check.targetColumn) IN (\(list)) FOR KEY SHARE
                 """)
             let present = Set(found.compactMap { $0.int("v") })
@@ -88,6 +95,14 @@ final class ReplicaCopy {
             WHERE s.nspname = current_schema()
               AND NOT (t.tgname IN ('tributary_capture', 'tributary_capture_insert') AND t.tgenabled = 'A')
               AND k.contype IS DISTINCT FROM 'f' AND t.tgenabled <> 'D'
+            """)
+        return Set(rows.compactMap { $0.string("name") })
+    }
+
+    static func partitionedTables(_ tx: any SQLExecutor) async throws -> Set<String> {
+        let rows = try await tx.query("""
+            SELECT c.relname AS name FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+            WHERE c.relkind = 'p' AND s.nspname = current_schema()
             """)
         return Set(rows.compactMap { $0.string("name") })
     }

@@ -32,7 +32,7 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         public mutating func appendInterpolation(_ value: Int64?) { parts.append(.value(value.map(SQLValue.integer) ?? .null)) }
         public mutating func appendInterpolation(_ value: Bool) { parts.append(.value(.bool(value))) }
         /// A value compared with a column, e.g. `WHERE uuid = \(key: value)`. Sent as text, a
-        /// string made PostgreSQL compare a `char(38)` uuid column as text, which no index
+        /// string made PostgreSQL compare a fixed-length `char` uuid column as text, which no index
         /// serves: every lookup of one uuid read the whole table.
         public mutating func appendInterpolation(key value: SQLValue) { parts.append(.key(value)) }
         public mutating func appendInterpolation(ident identifier: String) { parts.append(.identifier(identifier)) }

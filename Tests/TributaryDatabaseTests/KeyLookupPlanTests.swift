@@ -5,7 +5,7 @@ import TributaryCore
 import TributarySQL
 
 /// Lookups by a key go through the key's index. On PostgreSQL a uuid sent as `text` made the
-/// server compare OpenMRS's `char(38)` uuid columns as text, which no index serves.
+/// server compare OpenMRS's fixed-length `char` uuid columns as text, which no index serves.
 @Suite struct KeyLookupPlanTests {
     /// The plan of `lookup` with whole-table scans priced out: a scan remains only where no index can serve.
     static func plan(_ db: any Database, _ lookup: SQL) async throws -> String {

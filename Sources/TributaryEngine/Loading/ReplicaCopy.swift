@@ -111,17 +111,6 @@ final class ReplicaCopy {
     /// `GRANT SET ON PARAMETER session_replication_role`).
     static func permitted(_ database: any Database) async -> Bool {
         guard database.syntax == .postgres else { return false }
-        struct Probe: Error {}
-        do {
-            try await database.transaction { tx in
-                _ = try await tx.query("SELECT set_config('session_replication_role', 'replica', true)")
-                throw Probe()
-            }
-            return false
-        } catch is Probe {
-            return true
-        } catch {
-            return false
-        }
+        return (try? await database.transaction { tx in try await BulkLoader.replicaSession(tx) }) ?? false
     }
 }

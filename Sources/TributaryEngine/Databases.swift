@@ -36,3 +36,12 @@ public enum Databases {
         return TableCatalog(schema: schema, profile: profile, overrides: overrides)
     }
 }
+
+extension Database {
+    /// Runs `body` (migrations, trigger reconciliation) holding `DatabaseLock.opening`; not nested.
+    public func whileOpening<T: Sendable>(logger: Logger, _ body: @Sendable () async throws -> T) async throws -> T {
+        try await withLock(.opening, waiting: { waited in
+            if waited == .zero { logger.info("another tributary process is opening this database; waiting for it") }
+        }, body)
+    }
+}

@@ -48,9 +48,14 @@ public final class SyncNode: Sendable {
     public static func open(_ configuration: NodeConfiguration, logger: Logger = Logger(label: "tributary")) async throws -> SyncNode {
         let database = try await Databases.connect(configuration.database, logger: logger)
         do {
-            try await Migrations.apply(to: database)
-            let catalog = try await Databases.catalog(for: configuration, database: database)
-            try await Capture(database: database, logger: logger).reconcile(catalog)
+            // Serialized across processes: `status` asked while `start` comes up on a fresh
+            // database would otherwise create Tributary's tables (or triggers) a second time.
+            let catalog = try await database.whileOpening(logger: logger) {
+                try await Migrations.apply(to: database)
+                let catalog = try await Databases.catalog(for: configuration, database: database)
+                try await Capture(database: database, logger: logger).reconcile(catalog)
+                return catalog
+            }
             let depth = configuration.parent == nil
                 ? 0 : try await database.scalar("SELECT value FROM tributary_identity WHERE name = 'depth'").string.flatMap { Int($0) }
             let replica = configuration.replicaCopy ? await ReplicaCopy.permitted(database) : false
@@ -75,11 +80,11 @@ public final class SyncNode: Sendable {
     public func route() async throws -> Int {
         try await refreshSettings()
         let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout)
-        let links = try await links()
         // Passes of at most `passSize` changes until the log is read to its end: "nothing pending"
         // must mean nothing left, also when many changes were for no one (rows loaded from the parent).
         let passSize = 10_000
-        return try await routeLock.withLock {
+        return try await exclusively(.routing, routeLock) {
+            let links = try await self.links()
             var total = 0
             while true {
                 let read = try await router.route(links: links, limit: passSize)
@@ -113,10 +118,22 @@ public final class SyncNode: Sendable {
     public func apply(_ batch: Batch) async -> Ack {
         let loader = loader()
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
-        await applyLock.acquire()
-        let ack = await apply(batch, loader: loader, fromParent: fromParent)
-        await applyLock.release()
-        return ack
+        do {
+            return try await exclusively(.applying, applyLock) { await self.apply(batch, loader: loader, fromParent: fromParent) }
+        } catch {
+            return Ack(batchID: batch.header.batchID, status: .failed, failure: Loader.failure(error, change: nil))
+        }
+    }
+
+    /// Runs `body` as the only router (or applier) of this database: the in-process lock keeps
+    /// this process's tasks in turn, the database lock every other process's.
+    func exclusively<T: Sendable>(_ lock: DatabaseLock, _ local: AsyncLock, _ body: @Sendable () async throws -> T) async throws -> T {
+        let logger = logger
+        return try await local.withLock {
+            try await self.database.withLock(lock, waiting: { waited in
+                if waited == .zero { logger.debug("waiting for another process on this database", metadata: ["lock": "\(lock.name)"]) }
+            }, body)
+        }
     }
 
     /// Whether `second` may be written together with `first` (`applyTogether`).
@@ -130,17 +147,21 @@ public final class SyncNode: Sendable {
         let loader = loader()
         let fromParent = (try? await identity("parent_node")) == first.header.source.rawValue
         let hasChildren = !((try? await links().children.isEmpty) ?? false)
-        await applyLock.acquire()
-        async let firstOutcome = bulkOutcome(first, hasChildren: hasChildren)
-        async let secondOutcome = bulkOutcome(second, hasChildren: hasChildren)
-        let outcomes = await [firstOutcome, secondOutcome]
-        togetherCounter.withLock { $0 += 2 }
-        var acks: [Ack] = []
-        for (batch, outcome) in zip([first, second], outcomes) {
-            acks.append(await finishBulk(batch, outcome, loader: loader, fromParent: fromParent))
+        do {
+            return try await exclusively(.applying, applyLock) {
+                async let firstOutcome = self.bulkOutcome(first, hasChildren: hasChildren)
+                async let secondOutcome = self.bulkOutcome(second, hasChildren: hasChildren)
+                let outcomes = await [firstOutcome, secondOutcome]
+                self.togetherCounter.withLock { $0 += 2 }
+                var acks: [Ack] = []
+                for (batch, outcome) in zip([first, second], outcomes) {
+                    acks.append(await self.finishBulk(batch, outcome, loader: loader, fromParent: fromParent))
+                }
+                return acks
+            }
+        } catch {
+            return [first, second].map { Ack(batchID: $0.header.batchID, status: .failed, failure: Loader.failure(error, change: nil)) }
         }
-        await applyLock.release()
-        return acks
     }
 
     private func apply(_ batch: Batch, loader: Loader, fromParent: Bool) async -> Ack {

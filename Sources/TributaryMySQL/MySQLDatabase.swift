@@ -42,6 +42,25 @@ public final class MySQLDatabase: Database {
         try await MySQLIntrospection.read(self)
     }
 
+    /// `GET_LOCK` names are server-wide: the name carries a hash of this database's name, so
+    /// nodes whose databases share one server do not wait for each other. The lock belongs to
+    /// this object's one connection, which `body` keeps using.
+    public func withLock<T: Sendable>(_ lock: DatabaseLock, waiting: DatabaseLock.Waiting,
+                                      _ body: @Sendable () async throws -> T) async throws -> T {
+        let name: SQL = "CONCAT('tributary.', LEFT(SHA2(CONCAT(DATABASE(), '/', \(lock.name)), 256), 40))"
+        try await DatabaseLock.poll(waiting: waiting) {
+            try await self.query("SELECT GET_LOCK(\(name), 0) AS taken").first?.values.first?.int64 == 1
+        }
+        do {
+            let result = try await body()
+            _ = try await query("SELECT RELEASE_LOCK(\(name))")
+            return result
+        } catch {
+            _ = try? await query("SELECT RELEASE_LOCK(\(name))")
+            throw error
+        }
+    }
+
     public func close() async {}
 
     func unlockedExecute(_ sql: SQL) async throws -> Int {

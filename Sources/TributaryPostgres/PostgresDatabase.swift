@@ -67,6 +67,27 @@ public final class PostgresDatabase: Database {
         try await PostgresIntrospection.read(self)
     }
 
+    /// A session advisory lock (scoped to this database by PostgreSQL) on a connection leased
+    /// for as long as `body` runs; `body`'s own statements use the pool's other connections.
+    public func withLock<T: Sendable>(_ lock: DatabaseLock, waiting: DatabaseLock.Waiting,
+                                      _ body: @Sendable () async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let session = PostgresSession(connection: connection, logger: logger)
+            let key: SQL = "hashtext('tributary'), hashtext(\(lock.name))"
+            try await DatabaseLock.poll(waiting: waiting) {
+                try await session.scalar("SELECT pg_try_advisory_lock(\(key))") == .bool(true)
+            }
+            do {
+                let result = try await body()
+                _ = try await session.execute("SELECT pg_advisory_unlock(\(key))")
+                return result
+            } catch {
+                _ = try? await session.execute("SELECT pg_advisory_unlock(\(key))")
+                throw error
+            }
+        }
+    }
+
     public func close() async {
         poolRunner.cancel()
         await poolRunner.value

@@ -42,6 +42,10 @@ public protocol Database: SQLExecutor {
     func executeScript(_ script: String) async throws
     /// Reads tables, columns, keys and foreign keys from the live database.
     func introspect() async throws -> DatabaseSchema
+    /// Runs `body` holding `lock` against every other process on this database, waiting
+    /// for it (`waiting` is told how long, and may give up) while another process holds it.
+    func withLock<T: Sendable>(_ lock: DatabaseLock, waiting: DatabaseLock.Waiting,
+                               _ body: @Sendable () async throws -> T) async throws -> T
     func close() async
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 #if canImport(GRDBSQLite)
 import GRDBSQLite
@@ -65,6 +66,30 @@ public final class SQLiteDatabase: TributarySQL.Database {
         try await lock.withLock {
             try await self.run("introspection") { db in try SQLiteIntrospection.read(db) }
         }
+    }
+
+    /// `flock` on a file beside the database (`<database>-tributary-<lock>.lock`), never on the
+    /// database file itself: closing another descriptor of that file would drop SQLite's own
+    /// POSIX locks. An in-memory database belongs to one process and needs none.
+    public func withLock<T: Sendable>(_ lock: DatabaseLock, waiting: DatabaseLock.Waiting,
+                                      _ body: @Sendable () async throws -> T) async throws -> T {
+        let path = queue.path
+        guard path != ":memory:", !path.isEmpty else { return try await body() }
+        let lockPath = "\(path)-tributary-\(lock.name).lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw TributarySQL.DatabaseError(.connection, "cannot open lock file \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(descriptor) }
+        try await DatabaseLock.poll(waiting: waiting) {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK else {
+                throw TributarySQL.DatabaseError(.connection, "cannot lock \(lockPath): \(String(cString: strerror(errno)))")
+            }
+            return false
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try await body()
     }
 
     public func close() async {

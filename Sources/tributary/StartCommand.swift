@@ -14,7 +14,25 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try NodeConfiguration.load(path: options.config)
         let logger = { var l = Logger(label: "tributary"); l.logLevel = .info; return l }()
+        guard configuration.listen.flatMap(ListenAddress.init) != nil || configuration.parent?.url != nil else {
+            throw ValidationError("\(options.config): nothing to run: set listen (to serve children) or parent.url (to sync with a parent)")
+        }
         let node = try await SyncNode.open(configuration, logger: logger)
+        // One running node per database: a second `start` stands by until the first stops or dies.
+        do {
+            try await node.database.withLock(.active, waiting: { waited in
+                if waited == .zero { logger.notice("another tributary start runs this node; standing by to take over when it stops") }
+            }) {
+                try await Self.serve(node, configuration: configuration, logger: logger)
+            }
+        } catch {
+            logger.error("stopped: \(error)")
+        }
+        await node.close()
+    }
+
+    /// The node's services (children's routes, rounds with the parent) until a signal stops them.
+    static func serve(_ node: SyncNode, configuration: NodeConfiguration, logger: Logger) async throws {
         var services: [any Service] = []
         if let listen = configuration.listen, let address = ListenAddress(listen) {
             services.append(SyncServer.application(for: node, host: address.host, port: address.port, logger: logger) { port in
@@ -27,9 +45,6 @@ struct StartCommand: AsyncParsableCommand {
             client = syncClient
             services.append(ChildSyncLoop(client: syncClient, interval: configuration.syncInterval, logger: logger))
         }
-        guard !services.isEmpty else {
-            throw ValidationError("\(options.config): nothing to run: set listen (to serve children) or parent.url (to sync with a parent)")
-        }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -38,7 +53,6 @@ struct StartCommand: AsyncParsableCommand {
             logger.error("stopped: \(error)")
         }
         await client?.shutdown()
-        await node.close()
     }
 }
 

@@ -103,8 +103,12 @@ extension SyncNode {
         let current = catalog
         let changed = stored.contains { table, setting in current[table].map { $0.key.kind != .none && $0.setting != setting } ?? false }
         guard changed else { return }
-        let rebuilt = try await Databases.catalog(for: configuration, database: database)
-        try await Capture(database: database, logger: logger).reconcile(rebuilt)
+        let (configuration, database, logger) = (configuration, database, logger)
+        let rebuilt = try await database.whileOpening(logger: logger) {
+            let rebuilt = try await Databases.catalog(for: configuration, database: database)
+            try await Capture(database: database, logger: logger).reconcile(rebuilt)
+            return rebuilt
+        }
         catalogBox.set(rebuilt)
         logger.info("table settings changed; capture reconciled")
     }

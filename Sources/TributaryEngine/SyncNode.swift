@@ -116,6 +116,7 @@ public final class SyncNode: Sendable {
     }
 
     public func apply(_ batch: Batch) async -> Ack {
+        if let refused = await refusal(batch) { return await Loader.failed(batch.header, refused, database: database, logger: logger) }
         let loader = loader()
         let fromParent = (try? await identity("parent_node")) == batch.header.source.rawValue
         do {
@@ -144,6 +145,8 @@ public final class SyncNode: Sendable {
     /// Two bulk batches of one table (`mayApplyTogether`) written at the same time, each in its
     /// own transaction; what one of them cannot write at once is then taken apart, in order.
     public func applyTogether(_ first: Batch, _ second: Batch) async -> [Ack] {
+        let firstRefused = await refusal(first), secondRefused = await refusal(second)
+        if firstRefused != nil || secondRefused != nil { return [await apply(first), await apply(second)] }
         let loader = loader()
         let fromParent = (try? await identity("parent_node")) == first.header.source.rawValue
         let hasChildren = !((try? await links().children.isEmpty) ?? false)

@@ -174,3 +174,57 @@ import TributarySQL
         #expect(back.installed == ["person_name"])
     }
 }
+
+/// Module tables whose names are close to the databases' limits (issue: MariaDB 1059 on
+/// `providermanagement_provider_role_provider_attribute_type`; PostgreSQL cut two functions'
+/// names to one).
+@Suite struct LongTableNameTests {
+    static func longest(for kind: TestDatabase) -> [String] {
+        // PostgreSQL keeps 63 bytes of a table's own name, MariaDB 64 characters.
+        let limit = kind == .postgres ? 63 : 64
+        return ["providermanagement_provider_role_provider_attribute_type",
+                String(repeating: "m", count: limit - 4) + "_one",
+                String(repeating: "m", count: limit - 4) + "_two"]
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func tablesWithLongNamesAreCapturedEachUnderItsOwnName(on kind: TestDatabase) async throws {
+        let node = try await kind.fresh(.coreData)
+        defer { Task { await node.close() } }
+        let names = Self.longest(for: kind)
+        let uuidType = kind == .postgres ? "char(38)" : "char(38)"
+        for name in names {
+            try await node.database.execute(SQL(trusted: """
+                CREATE TABLE \(kind.quote(name)) (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL, uuid \(uuidType) NOT NULL UNIQUE)
+                """))
+        }
+        let catalog = TableCatalog(schema: try await node.database.introspect(), profile: OpenMRSProfile(), overrides: [:])
+        for name in names { #expect(catalog[name]?.key.kind == .uuid, "\(name)") }
+        let report = try await Capture(database: node.database).reconcile(catalog)
+        #expect(Set(names).isSubset(of: Set(report.installed)))
+        let again = try await Capture(database: node.database).reconcile(catalog)
+        #expect(!again.changed)
+
+        let before = try await node.database.scalar("SELECT COALESCE(MAX(change_id), 0) FROM tributary_change").int64 ?? 0
+        for (index, name) in names.enumerated() {
+            try node.client("INSERT INTO \(kind.quote(name)) (id, name, uuid) VALUES (\(index + 1), 'row \(index)', '\(UUID().uuidString.lowercased())');")
+        }
+        try node.client("UPDATE \(kind.quote(names[2])) SET name = 'renamed';")
+        let changes = try await ChangeLog.read(node.database, after: before)
+        #expect(changes.map(\.table) == names + [names[2]])
+        #expect(changes.map(\.operation) == [.insert, .insert, .insert, .update])
+
+        // Removing capture finds the hashed names too.
+        var none = catalog
+        none.entries = []
+        let removal = try await Capture(database: node.database).reconcile(none)
+        #expect(Set(names).isSubset(of: Set(removal.removed)))
+        let left = try await node.database.scalar("SELECT COUNT(*) FROM tributary_change").int64 ?? 0
+        try node.client("INSERT INTO \(kind.quote(names[1])) (id, name, uuid) VALUES (99, 'after', '\(UUID().uuidString.lowercased())');")
+        #expect(try await node.database.scalar("SELECT COUNT(*) FROM tributary_change").int64 == left)
+    }
+}
+
+extension TestDatabase {
+    func quote(_ name: String) -> String { self == .mariadb ? "`\(name)`" : "\"\(name)\"" }
+}

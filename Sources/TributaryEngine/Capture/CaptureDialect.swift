@@ -72,5 +72,37 @@ public enum StampMatch: Sendable, Hashable {
 /// The columns of `tributary_change` every trigger fills, in one place.
 let changeColumns = "table_name, operation, pk, new_row, old_row, captured_at, transaction_id, source_node, origin_node, origin_time"
 
-/// Names of Tributary's triggers: short, fixed prefix, derived from the table name.
-func triggerName(_ table: String, _ suffix: String) -> String { "tributary_\(table)_\(suffix)" }
+/// Names of Tributary's triggers and functions: `tributary_<table>_<suffix>` where that fits
+/// every database's limit (PostgreSQL 63 bytes, MySQL/MariaDB 64 characters); else the table's
+/// name cut short and a hash of the whole of it, so two long names never share one (PostgreSQL
+/// would cut both silently to the same name, MariaDB refuses: 1059). The table's own name is in
+/// `tributary_trigger`, and in every captured change.
+public func triggerName(_ table: String, _ suffix: String) -> String {
+    let plain = "tributary_\(table)_\(suffix)"
+    if plain.utf8.count <= identifierLimit { return plain }
+    let hash = String(NameHash.fnv1a(table), radix: 16).leftPadded(to: 8)
+    let room = identifierLimit - "tributary_".utf8.count - hash.utf8.count - suffix.utf8.count - 2
+    var prefix = ""
+    for character in table {
+        if prefix.utf8.count + character.utf8.count > room { break }
+        prefix.append(character)
+    }
+    return "tributary_\(prefix)_\(hash)_\(suffix)"
+}
+
+/// The longest name, in bytes, that every supported database keeps as written.
+public let identifierLimit = 63
+
+/// A stable 32-bit hash of a name (FNV-1a): the same in every process and release, which
+/// Swift's own `hashValue` is not.
+enum NameHash {
+    static func fnv1a(_ text: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash
+    }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
+}

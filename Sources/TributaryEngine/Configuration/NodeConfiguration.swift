@@ -47,9 +47,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var bulkBatchRows: Int?
         /// PostgreSQL: copy incoming rows as a replica session where the role may (`ReplicaCopy`).
         public var replicaCopy: Bool?
+        /// How far in the future an incoming change's origin time may be (`TrustBoundary`).
+        public var clockSkew: String?
         enum CodingKeys: String, CodingKey {
             case interval, batchSize = "batch_size", gapTimeout = "gap_timeout", bulkMinRows = "bulk_min_rows", bulkBatchRows = "bulk_batch_rows"
-            case replicaCopy = "replica_copy"
+            case replicaCopy = "replica_copy", clockSkew = "clock_skew"
         }
     }
 
@@ -76,6 +78,10 @@ public struct NodeConfiguration: Sendable, Decodable {
 
     public static func parse(_ text: String, source: String = "configuration") throws -> NodeConfiguration {
         let configuration: NodeConfiguration
+        if let unknown = try? ConfigurationKeys.unknown(in: text), let key = unknown.first {
+            let reason = ConfigurationKeys.notYetSupported[key].map { ": \($0)" } ?? " (a typo? see the README's configuration keys)"
+            throw ConfigurationError("\(source): unknown key '\(key)'\(reason)")
+        }
         do {
             configuration = try YAMLDecoder().decode(NodeConfiguration.self, from: text)
         } catch let DecodingError.keyNotFound(key, context) {
@@ -88,6 +94,9 @@ public struct NodeConfiguration: Sendable, Decodable {
             throw ConfigurationError("\(source): \(error)")
         }
         guard !configuration.node.id.rawValue.isEmpty else { throw ConfigurationError("\(source): node.id is empty") }
+        guard NodeID.isValid(configuration.node.id.rawValue) else {
+            throw ConfigurationError("\(source): node.id '\(configuration.node.id)' is not 1 to 64 letters, digits, '.', '_' or '-'")
+        }
         _ = try DatabaseURL(configuration.database)
         if let listen = configuration.listen, ListenAddress(listen) == nil {
             throw ConfigurationError("\(source): listen: '\(listen)' is not host:port")
@@ -98,7 +107,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         if let parent = configuration.parent, parent.url == nil, parent.offline != true {
             throw ConfigurationError("\(source): parent needs a url (or offline: true)")
         }
-        for (key, value) in [("sync.interval", configuration.sync?.interval), ("sync.gap_timeout", configuration.sync?.gapTimeout)] {
+        for (key, value) in [("sync.interval", configuration.sync?.interval), ("sync.gap_timeout", configuration.sync?.gapTimeout),
+                             ("sync.clock_skew", configuration.sync?.clockSkew)] {
             if let value, DurationText.seconds(value) == nil {
                 throw ConfigurationError("\(source): \(key): '\(value)' is not a duration (use 500ms, 1s, 2m, 1h)")
             }
@@ -140,6 +150,7 @@ extension NodeConfiguration {
     public var bulkMinimumRows: Int { sync?.bulkMinRows ?? 1_000 }
     public var bulkBatchRows: Int { sync?.bulkBatchRows ?? BulkSnapshot.chunk }
     public var replicaCopy: Bool { sync?.replicaCopy ?? true }
+    public var clockSkew: Double { sync?.clockSkew.flatMap(DurationText.seconds) ?? 600 }
 }
 
 /// `host:port`.

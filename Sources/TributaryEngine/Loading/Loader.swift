@@ -152,14 +152,18 @@ public struct Loader: Sendable {
         } catch {
             // MySQL session variables outlive a rolled-back transaction.
             for statement in dialect.clearLoader() { _ = try? await database.execute(statement) }
-            let failure = Self.failure(error, change: progress.change)
-            logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
-            _ = try? await database.execute("""
-                INSERT INTO tributary_incoming_error (source_node, batch_id, table_name, sync_key, cause, occurred_at)
-                VALUES (\(header.source.rawValue), \(header.batchID), \(failure.table), \(failure.key), \(failure.cause), \(SQLValue.datetime(Clock.nowText())))
-                """)
-            return Ack(batchID: header.batchID, status: .failed, failure: failure)
+            return await Self.failed(header, Self.failure(error, change: progress.change), database: database, logger: logger)
         }
+    }
+
+    /// A batch not applied: logged and recorded (`status`), and the sender told why.
+    static func failed(_ header: BatchHeader, _ failure: Ack.Failure, database: any Database, logger: Logger) async -> Ack {
+        logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
+        _ = try? await database.execute("""
+            INSERT INTO tributary_incoming_error (source_node, batch_id, table_name, sync_key, cause, occurred_at)
+            VALUES (\(header.source.rawValue), \(header.batchID), \(failure.table), \(failure.key), \(failure.cause), \(SQLValue.datetime(Clock.nowText())))
+            """)
+        return Ack(batchID: header.batchID, status: .failed, failure: failure)
     }
 
     /// How a PostgreSQL loader writes a run of new rows: their stamps handed to the insert

@@ -21,7 +21,10 @@ extension SyncNode {
 
     public func register(_ request: RegistrationRequest) async throws -> RegistrationOutcome {
         let child = request.nodeID
-        guard child != id, !child.rawValue.isEmpty, child.rawValue.count <= 128 else { return .refused("invalid node id '\(child)'") }
+        guard NodeID.isValid(child.rawValue) else {
+            return .refused("invalid node id '\(child.rawValue.prefix(80))': use 1 to 64 letters, digits, '.', '_' or '-'")
+        }
+        if let taken = try await idTakenInTheTree(child) { return .refused("node id \(child) is \(taken)") }
         let tokens = configuration.registration?.tokens ?? []
         let outcome: RegistrationOutcome
         do {
@@ -38,6 +41,19 @@ extension SyncNode {
         case .refused(let why): logger.warning("registration refused: \(why)")
         }
         return outcome
+    }
+
+    /// Why `child` may not be used by a new node: it names this node, its parent, or a node
+    /// whose changes passed through here (the root and every node of the tree that ever wrote).
+    /// A child registered here already takes the claim path in `decide`.
+    func idTakenInTheTree(_ child: NodeID) async throws -> String? {
+        if child == id { return "this node's own id" }
+        if try await identity("parent_node") == child.rawValue { return "this node's parent" }
+        if try await !database.query("SELECT 1 FROM tributary_node WHERE node_id = \(child.rawValue)").isEmpty { return nil }
+        if try await !database.query("SELECT 1 FROM tributary_origin WHERE node_id = \(child.rawValue)").isEmpty {
+            return "already in use by another node of the tree"
+        }
+        return nil
     }
 
     private func decide(_ request: RegistrationRequest, tokens: [String]) async throws -> RegistrationOutcome {

@@ -56,7 +56,9 @@ public final class SyncNode: Sendable {
                 try await Capture(database: database, logger: logger).reconcile(catalog)
                 return catalog
             }
-            let depth = configuration.parent == nil
+            // The root is the node with no parent, in its configuration or in its registration.
+            let registeredParent = try await database.scalar("SELECT value FROM tributary_identity WHERE name = 'parent_node'").string
+            let depth = configuration.parent == nil && registeredParent == nil
                 ? 0 : try await database.scalar("SELECT value FROM tributary_identity WHERE name = 'depth'").string.flatMap { Int($0) }
             let replica = configuration.replicaCopy ? await ReplicaCopy.permitted(database) : false
             return SyncNode(configuration: configuration, database: database, catalog: catalog, depth: depth, copiesAsReplica: replica, logger: logger)
@@ -236,6 +238,8 @@ public final class SyncNode: Sendable {
             }
             try await snapshot.enqueue(snapshot.tables(flowing: .up), for: response.parent, in: tx, mode: .holdKeys)
         }
+        // No longer a root: the depth is learnt from the parent's settings.
+        if try await identity("depth") == nil { depthBox.set(nil) }
     }
 
     static func setIdentity(_ name: String, _ value: String, _ tx: any SQLExecutor) async throws {

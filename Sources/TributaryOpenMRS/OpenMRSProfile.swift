@@ -10,11 +10,6 @@ import TributaryCore
 public struct OpenMRSProfile: TableProfile {
     public init() {}
 
-    /// Tables that hold one site's own housekeeping and must never be copied.
-    static let nodeLocal: [String: String] = [
-        "shedlock": "scheduler lock rows belong to the OpenMRS instance that holds them",
-    ]
-
     static let clinicalTables: Set<String> = [
         "allergy", "allergy_reaction", "cohort_member", "conditions", "diagnosis_attribute", "drug_order",
         "encounter", "encounter_diagnosis", "encounter_provider", "medication_dispense", "note", "obs",
@@ -26,12 +21,15 @@ public struct OpenMRSProfile: TableProfile {
     ]
 
     public func setting(for table: String) -> TableSetting {
-        TableSetting(enabled: Self.nodeLocal[table] == nil,
+        TableSetting(enabled: family(for: table).family != .siteLocal,
                      channel: Self.clinicalTables.contains(table) ? "clinical" : "metadata",
                      direction: .both, initialLoad: true)
     }
 
-    public func exclusionReason(for table: String) -> String? { Self.nodeLocal[table] }
+    public func exclusionReason(for table: String) -> String? {
+        let (family, reason) = family(for: table)
+        return family == .siteLocal ? "site-local: " + reason : nil
+    }
 
     public func undeclaredReferences(for table: String) -> [Reference] {
         Self.undeclared[table, default: []].map { Reference(column: $0.0, targetTable: $0.1, targetColumn: $0.2) }

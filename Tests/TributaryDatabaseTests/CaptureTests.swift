@@ -14,16 +14,18 @@ import TributarySQL
         let fixture = try await CaptureFixture.make(kind)
         defer { Task { await fixture.node.close() } }
         let catalog = try await fixture.catalog()
-        // 119 tables: scheduler_task_config_property has no identity, shedlock is node-local.
-        #expect(catalog.synced.count == 117)
-        #expect(try await fixture.tablesWithTriggers() == 117)
+        // 119 tables: scheduler_task_config_property has no identity; shedlock, global_property,
+        // user_property, scheduler_task_config, the three hl7_in_* tables, notification_alert(_recipient)
+        // and outbox_event are site-local.
+        #expect(catalog.synced.count == 108)
+        #expect(try await fixture.tablesWithTriggers() == 108)
         let again = try await fixture.capture.reconcile(catalog)
-        #expect(!again.changed && again.unchanged == 117)
+        #expect(!again.changed && again.unchanged == 108)
         // Every table with a stable identity, shedlock included once the profile is overridden.
         let all = try await fixture.catalog(overrides: ["shedlock": TableSetting()])
         let report = try await fixture.capture.reconcile(all)
         #expect(report.installed == ["shedlock"])
-        #expect(try await fixture.tablesWithTriggers() == 118)
+        #expect(try await fixture.tablesWithTriggers() == 109)
         // Tributary's own migrations are recorded once.
         #expect(try await Migrations.apply(to: fixture.database).isEmpty)
     }
@@ -165,7 +167,7 @@ import TributarySQL
         off.enabled = false
         let report = try await fixture.capture.reconcile(try await fixture.catalog(overrides: ["person_name": off]))
         #expect(report.removed == ["person_name"])
-        #expect(try await fixture.tablesWithTriggers() == 116)
+        #expect(try await fixture.tablesWithTriggers() == 107)
         let before = try await fixture.lastChangeID()
         try await fixture.insertPerson(fixture.database, uuid: Self.uuid(), nameUUID: Self.uuid(), given: "Not", family: "Captured")
         #expect(try await fixture.changes(after: before).map(\.table) == ["person"])

@@ -38,7 +38,8 @@ import TributarySQL
         // Up: the parent applies, the child never hears it (crash, cut link) and sends again.
         try await child.route()
         for pending in try await child.pending(for: parent.id) {
-            #expect(await parent.apply(try await child.batch(pending)).status == .applied)
+            let ack = await parent.apply(try await child.batch(pending))
+            #expect(ack.status == .applied, "\(ack.failure?.cause ?? "")")
         }
         let again = try await TestTree.deliver(from: child, to: parent)
         #expect(!again.isEmpty && again.allSatisfy { $0.status == .applied && $0.duplicate }, "\(again)")
@@ -49,7 +50,8 @@ import TributarySQL
         try parentDB.client("UPDATE obs SET value_numeric = 38.5 WHERE uuid = '\(prefix)obs002';")
         try await parent.route()
         for pending in try await parent.pending(for: child.id) {
-            #expect(await child.apply(try await parent.batch(pending)).status == .applied)
+            let ack = await child.apply(try await parent.batch(pending))
+            #expect(ack.status == .applied, "\(ack.failure?.cause ?? "")")
         }
         let down = try await TestTree.deliver(from: parent, to: child)
         #expect(!down.isEmpty && down.allSatisfy { $0.duplicate }, "\(down)")

@@ -16,6 +16,9 @@ public struct TableCatalog: Sendable {
         private var referenceIndex: [String: Reference] = [:]
         /// A column holding an id of a table chosen by the row's type (`person_attribute.value`).
         public var typedValue: TypedValueReference?
+        /// What the profile says the table holds, and why that decides its settings.
+        public var family: TableFamily = .module
+        public var familyReason = ""
 
         public func reference(on column: String) -> Reference? { referenceIndex[column] }
 
@@ -66,7 +69,7 @@ public struct TableCatalog: Sendable {
             var excluded: String? = profile.exclusionReason(for: table.name)
             if key.kind == .none {
                 setting.enabled = false
-                excluded = "no stable identity: \(key.reason ?? "")"
+                excluded = excluded ?? "no stable identity: \(key.reason ?? "")"
             } else if !setting.enabled, excluded == nil {
                 excluded = "disabled in the table settings"
             } else if setting.enabled {
@@ -80,7 +83,9 @@ public struct TableCatalog: Sendable {
                 references.append(extra)
             }
             let typedValue = profile.typedValueReference(for: table.name).flatMap { table.column($0.valueColumn) != nil ? $0 : nil }
-            return Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references, typedValue: typedValue)
+            var entry = Entry(table: table, key: key, setting: setting, excludedBecause: excluded, references: references, typedValue: typedValue)
+            (entry.family, entry.familyReason) = profile.family(for: table.name)
+            return entry
         }
         index = Self.index(entries)  // property observers do not run in an initializer
         loadRanks = Self.ranks(entries)

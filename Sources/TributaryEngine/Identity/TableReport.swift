@@ -19,6 +19,9 @@ public enum TableReport {
         let syncs: Bool
         let foreign_keys: [ForeignKeyJSON]
         let reason: String?
+        /// site-local, metadata, clinical or module, and why (`TableFamily`).
+        let family: String
+        let family_reason: String
     }
 
     public static func json(_ catalog: TableCatalog) throws -> String {
@@ -30,7 +33,7 @@ public enum TableReport {
                       foreign_keys: entry.table.foreignKeys.map {
                           .init(columns: $0.columns, references_table: $0.referencedTable, references_columns: $0.referencedColumns)
                       },
-                      reason: entry.excludedBecause)
+                      reason: entry.excludedBecause, family: entry.family.rawValue, family_reason: entry.familyReason)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

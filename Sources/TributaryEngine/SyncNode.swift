@@ -20,6 +20,8 @@ public final class SyncNode: Sendable {
     /// One routing pass and one incoming batch at a time in this process.
     let routeLock = AsyncLock()
     let applyLock = AsyncLock()
+    /// Gaps in the change log this process has warned about as long open (`Router`).
+    let warnedGaps = Locked<Set<Int64>>([])
     /// Bulk rows this process wrote at once (set-based) rather than taking them apart.
     public var bulkRowsWrittenAtOnce: Int { bulkCounter.value }
     let bulkCounter = Locked(0)
@@ -81,7 +83,8 @@ public final class SyncNode: Sendable {
     @discardableResult
     public func route() async throws -> Int {
         try await refreshSettings()
-        let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout)
+        let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout,
+                            logger: logger, warned: warnedGaps)
         // Passes of at most `passSize` changes until the log is read to its end: "nothing pending"
         // must mean nothing left, also when many changes were for no one (rows loaded from the parent).
         let passSize = 10_000

@@ -38,6 +38,16 @@ public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The value as a floating-point number, when it is a number (or numeric text).
+    public var double: Double? {
+        switch self {
+        case .double(let v): v
+        case .integer(let v): Double(v)
+        case .decimal(let v), .text(let v): Double(v)
+        default: nil
+        }
+    }
+
     /// The value as text, when it is text-like.
     public var string: String? {
         switch self {

@@ -45,12 +45,17 @@ public struct NodeStatus: Sendable, Codable {
     /// Registration requests from children waiting for an administrator here.
     public var registrationsWaiting: Int64
     public var offlinePeers: [OfflinePeer]
+    /// Rows in the change log now.
+    public var changeLogRows: Int64
+    /// How long the oldest gap in the change log has been waiting for its transaction (null: none).
+    public var oldestOpenGapSeconds: NullableInt
 
     enum CodingKeys: String, CodingKey {
         case node, group, database, registered, parent, conflicts, conflictsPending = "conflicts_pending", children, registration
         case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting", offlinePeers = "offline_peers"
         case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
         case capturedChanges = "captured_changes", routedThrough = "routed_through"
+        case changeLogRows = "change_log_rows", oldestOpenGapSeconds = "oldest_open_gap_seconds"
     }
 
     public static func read(_ node: SyncNode) async throws -> NodeStatus {
@@ -84,7 +89,14 @@ public struct NodeStatus: Sendable, Codable {
             initialLoad: try await node.identity("initial_load"),
             pendingReferences: try await PendingReferences.count(db),
             registrationsWaiting: try await db.scalar("SELECT COUNT(*) FROM tributary_registration WHERE status = 'pending'").int64 ?? 0,
-            offlinePeers: try await offlinePeers(db))
+            offlinePeers: try await offlinePeers(db),
+            changeLogRows: try await db.scalar("SELECT COUNT(*) FROM tributary_change").int64 ?? 0,
+            oldestOpenGapSeconds: NullableInt(try await oldestGap(db)))
+    }
+
+    static func oldestGap(_ db: any SQLExecutor) async throws -> Int? {
+        let tracker = try await Router.loadTracker(db, locking: false)
+        return tracker.oldestGapAge(now: try await Router.clock(db)).map { Int($0) }
     }
 
     static func offlinePeers(_ db: any SQLExecutor) async throws -> [OfflinePeer] {
@@ -103,5 +115,19 @@ public struct NodeStatus: Sendable, Codable {
             peers[peer] = entry
         }
         return peers.values.sorted { $0.node < $1.node }
+    }
+}
+
+/// An integer that is written as JSON `null` when absent, where the key must always be there.
+public struct NullableInt: Sendable, Codable, Equatable {
+    public var value: Int?
+    public init(_ value: Int?) { self.value = value }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        value = container.decodeNil() ? nil : try container.decode(Int.self)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
     }
 }

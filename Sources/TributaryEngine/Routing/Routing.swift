@@ -31,11 +31,11 @@ public func targets(source: NodeID?, setting: TableSetting, links: Links, addres
 
 /// Remembers change ids that were skipped because their transaction had not committed
 /// when higher ids were routed (PostgreSQL and MariaDB take ids at insert, not commit).
-/// A gap is looked for again on every pass until it fills or expires (a rolled-back
-/// transaction leaves a gap that never fills).
+/// A gap is looked for again on every pass until it fills, or until no transaction that
+/// could fill it is open any more (a rolled-back transaction leaves a gap that never fills).
 public struct GapTracker: Sendable, Hashable, Codable {
     public var lastID: Int64
-    /// Missing id → when it was first seen missing (seconds since 1970).
+    /// Missing id → when it was first seen missing (seconds since 1970, the database's clock).
     public var gaps: [Int64: Double]
 
     public init(lastID: Int64 = 0, gaps: [Int64: Double] = [:]) {
@@ -43,8 +43,8 @@ public struct GapTracker: Sendable, Hashable, Codable {
         self.gaps = gaps
     }
 
-    /// Records the ids a pass read (ascending) and drops gaps older than `timeout` seconds.
-    public mutating func observe(_ ids: [Int64], now: Double, timeout: Double) {
+    /// Records the ids a pass read (ascending); an id skipped is a gap from `now` on.
+    public mutating func observe(_ ids: [Int64], now: Double) {
         var expected = lastID + 1
         for id in ids {
             if gaps.removeValue(forKey: id) != nil { continue }
@@ -56,8 +56,40 @@ public struct GapTracker: Sendable, Hashable, Codable {
             expected = id + 1
             lastID = id
         }
-        gaps = gaps.filter { now - $0.value < timeout }
     }
+
+    /// Gives up the gaps no transaction can fill any more and returns them; call it after the
+    /// pass's rows were read (and `observe`d), with what the database reported at `checkedAt`,
+    /// before those rows were read. An id missing when a gap was first seen was taken before
+    /// then, by a transaction open then; if that transaction was no longer open at the check,
+    /// it had ended, and its row (had it committed) was in what the pass read. So a gap seen
+    /// before the check closes when every writing transaction open at the check began after
+    /// the gap was seen, or none was open. Where the database cannot tell, after `timeout` seconds.
+    public mutating func expire(_ open: OpenTransactions, checkedAt: Double, now: Double, timeout: Double) -> [Int64] {
+        let given = gaps.filter { _, seen in
+            guard seen < checkedAt else { return false }
+            switch open {
+            case .none: return true
+            case .oldestStarted(let started): return started > seen
+            case .unknown: return now - seen >= timeout
+            }
+        }.keys.sorted()
+        for id in given { gaps.removeValue(forKey: id) }
+        return given
+    }
+
+    /// Seconds the oldest gap has been open, if any.
+    public func oldestGapAge(now: Double) -> Double? { gaps.values.min().map { now - $0 } }
+}
+
+/// The writing transactions open on a database other than the router's own, as the
+/// database reports them when a routing pass begins.
+public enum OpenTransactions: Sendable, Hashable {
+    case none
+    /// When the oldest began (seconds since 1970, the database's clock).
+    case oldestStarted(Double)
+    /// The database would not say (MariaDB without the PROCESS privilege).
+    case unknown
 }
 
 /// Cuts a run of routed changes into batches of at most `maxCount` changes and, past the

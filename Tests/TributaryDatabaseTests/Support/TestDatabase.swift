@@ -89,7 +89,21 @@ struct TestNode: Sendable {
         try runClient(input: try Data(contentsOf: file))
     }
 
-    private func runClient(input: Data) throws {
+    /// The client started on `script` and left running (a long transaction); wait for it with
+    /// `waitUntilExit`.
+    func clientInBackground(_ script: String) throws -> Process {
+        let process = try clientProcess()
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try stdin.fileHandleForWriting.write(contentsOf: Data(script.utf8))
+        try stdin.fileHandleForWriting.close()
+        return process
+    }
+
+    private func clientProcess() throws -> Process {
         let process = Process()
         switch try DatabaseURL(url) {
         case .sqlite(let path):
@@ -103,6 +117,11 @@ struct TestNode: Sendable {
             process.arguments = ["--no-defaults", "-h", e.host, "-P", String(e.port), "-u", e.user,
                                  "--default-character-set=utf8mb4", e.database]
         }
+        return process
+    }
+
+    private func runClient(input: Data) throws {
+        let process = try clientProcess()
         let stdin = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardError = stderr

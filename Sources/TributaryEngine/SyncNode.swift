@@ -219,8 +219,8 @@ public final class SyncNode: Sendable {
 
     /// Whether `secret` is the one issued to `node`; records the contact when it is.
     public func authenticate(node: NodeID, secret: String) async throws -> Bool {
-        guard let stored = try await database.scalar("SELECT secret_hash FROM tributary_node WHERE node_id = \(node.rawValue)").string,
-              Secrets.matches(secret, hash: stored) else { return false }
+        guard let row = try await database.query("SELECT secret_hash, revoked_at FROM tributary_node WHERE node_id = \(node.rawValue)").first,
+              row["revoked_at"] == .null, let stored = row.string("secret_hash"), Secrets.matches(secret, hash: stored) else { return false }
         try await database.execute("UPDATE tributary_node SET last_contact = \(SQLValue.datetime(Clock.nowText())) WHERE node_id = \(node.rawValue)")
         return true
     }

@@ -26,7 +26,7 @@ public enum SyncServer {
         }
 
         router.post(RouterPath(stringLiteral: Wire.batches)) { request, context -> Response in
-            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
+            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node, wrong secret, or node revoked") }
             let raw: ByteBuffer
             do { raw = try await request.body.collect(upTo: Wire.maxBody) } catch {
                 return failure(.contentTooLarge, "a batch may be at most \(Wire.maxBody) bytes")
@@ -48,7 +48,7 @@ public enum SyncServer {
         }
 
         router.get(RouterPath(stringLiteral: Wire.batches)) { request, context -> Response in
-            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
+            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node, wrong secret, or node revoked") }
             let excluded = Set((request.uri.queryParameters["exclude"].map(String.init) ?? "").split(separator: ",").map(String.init))
             try await node.route()
             var candidates = try await node.pending(for: child, excluding: excluded)[...]
@@ -67,13 +67,13 @@ public enum SyncServer {
         }
 
         router.get(RouterPath(stringLiteral: Wire.settings)) { request, context -> Response in
-            guard try await authenticate(request, node) != nil else { return failure(.unauthorized, "unknown node or wrong secret") }
+            guard try await authenticate(request, node) != nil else { return failure(.unauthorized, "unknown node, wrong secret, or node revoked") }
             try await node.refreshSettings()
             return try json(node.settingsDocument())
         }
 
         router.post(RouterPath(stringLiteral: Wire.acks)) { request, context -> Response in
-            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node or wrong secret") }
+            guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node, wrong secret, or node revoked") }
             guard let body = try? await request.body.collect(upTo: 1024 * 1024),
                   let ack = try? JSONDecoder().decode(Ack.self, from: Data(buffer: body)) else {
                 return failure(.badRequest, "not an acknowledgment")

@@ -22,7 +22,8 @@ extension OfflineExchange {
             if sender == links.parent, let (_, secret) = try await node.credentials() {
                 key = try BundleFile.key(hex: Secrets.bundleKey(secret))
                 isFromParent = true
-            } else if let hex = try await node.database.scalar("SELECT bundle_key FROM tributary_node WHERE node_id = \(sender.rawValue)").string {
+            } else if let hex = try await node.database.scalar(
+                "SELECT bundle_key FROM tributary_node WHERE node_id = \(sender.rawValue) AND revoked_at IS NULL").string {
                 key = try BundleFile.key(hex: hex)
                 isFromParent = false
             } else {

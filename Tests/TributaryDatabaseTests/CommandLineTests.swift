@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TributaryEngine
+import TributarySQL
 
 /// The `tributary` executable as acceptance tests and people drive it.
 @Suite struct CommandLineTests {
@@ -97,5 +98,41 @@ import TributaryEngine
         let missing = try Self.run(["tables", "--config", "/nonexistent/tributary.yaml"])
         #expect(missing.status != 0)
         #expect(missing.errors.contains("cannot read configuration file"))
+    }
+}
+
+/// `tributary init` pointed at an installation's runtime properties reaches a running node.
+@Suite struct InitCommandTests {
+    @Test(arguments: TestDatabase.all.filter { $0 != .sqlite })
+    func initWritesAConfigurationThatStatusAndCaptureRunOn(on kind: TestDatabase) async throws {
+        let node = try await kind.fresh(.coreData)
+        defer { Task { await node.close() } }
+        switch try DatabaseURL(node.url) {
+        case .postgres(let e): try await Self.check(jdbc: "jdbc:postgresql://\(e.host):\(e.port)/\(e.database)", user: e.user, node: node)
+        case .mysql(let m): try await Self.check(jdbc: "jdbc:mysql://\(m.host):\(m.port)/\(m.database)?autoReconnect=true", user: m.user, node: node)
+        case .sqlite: return
+        }
+    }
+
+    static func check(jdbc: String, user: String, node: TestNode) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-init-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let properties = dir.appendingPathComponent("openmrs-runtime.properties")
+        try "connection.url=\(jdbc.replacingOccurrences(of: ":", with: "\\:"))\nconnection.username=\(user)\nconnection.password=\n"
+            .write(to: properties, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("tributary.yaml").path
+        let written = try CommandLineTests.run(["init", "--openmrs-runtime-properties", properties.path, "--node-id", "clinic-07",
+                                                "--group", "clinic", "--parent", "http://127.0.0.1:8400", "--token", "let-me-in", "--out", out])
+        #expect(written.status == 0, "\(written.errors)")
+        #expect(written.output.contains("next: tributary start --config"))
+        let again = try CommandLineTests.run(["init", "--openmrs-runtime-properties", properties.path, "--node-id", "clinic-07",
+                                              "--group", "clinic", "--out", out])
+        #expect(again.status != 0 && again.errors.contains("exists already"))
+        let status = try CommandLineTests.run(["status", "--config", out, "--json"])
+        #expect(status.status == 0, "\(status.errors)")
+        #expect(status.output.contains("\"node\" : \"clinic-07\""), "\(status.output)")
+        let tables = try await node.database.scalar("SELECT COUNT(*) FROM tributary_trigger").int64
+        #expect(tables == 108, "status opened the node: capture is installed on the OpenMRS database")
     }
 }

@@ -249,6 +249,12 @@ public enum Migrations {
         Migration(name: "0007_outgoing_change_by_change", statements: [
             .postgres: ["CREATE INDEX IF NOT EXISTS tributary_outgoing_by_change ON tributary_outgoing_change (change_id)"],
         ]),
+        // A child an administrator revoked (`nodes --revoke`): its requests and bundles are refused.
+        Migration(name: "0008_revoked_nodes", statements: [
+            .sqlite: ["ALTER TABLE tributary_node ADD COLUMN revoked_at TEXT"],
+            .postgres: ["ALTER TABLE tributary_node ADD COLUMN revoked_at TIMESTAMP(6)"],
+            .mysql: ["ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS revoked_at DATETIME(6)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

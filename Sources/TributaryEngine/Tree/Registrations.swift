@@ -61,6 +61,20 @@ extension SyncNode {
         let registrationKey = try await self.registrationKey()
         let now = SQLValue.datetime(Clock.nowText())
         return try await database.transaction { tx in
+            let revoked = try await tx.query("SELECT 1 FROM tributary_node WHERE node_id = \(child.rawValue) AND revoked_at IS NOT NULL")
+            if !revoked.isEmpty {
+                // Registering again after a revocation: only with a token, and the batches kept
+                // for the id stay pending for the node that now holds the new secret.
+                guard let token = request.token, tokens.contains(token) else {
+                    return .refused("node id \(child) was revoked here; registering it again needs a registration token")
+                }
+                let secret = request.claim.map { Secrets.claimed($0, node: child.rawValue, key: registrationKey) } ?? Secrets.make()
+                try await tx.execute("""
+                    UPDATE tributary_node SET secret_hash = \(Secrets.hash(secret)), bundle_key = \(Secrets.bundleKey(secret)),
+                      claim_hash = \(request.claim.map(Secrets.hash)), revoked_at = NULL, last_contact = NULL WHERE node_id = \(child.rawValue)
+                    """)
+                return .accepted(RegistrationResponse(parent: self.id, secret: secret))
+            }
             if let known = try await tx.query("SELECT claim_hash, secret_hash, last_contact FROM tributary_node WHERE node_id = \(child.rawValue)").first {
                 // The same child asking again because our answer never reached it: new credentials,
                 // as long as the first ones were never used. Anyone else: refused.

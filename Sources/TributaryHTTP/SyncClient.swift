@@ -80,14 +80,23 @@ public final class SyncClient: Sendable {
         var next: (batchID: Int64, task: Task<ByteBuffer, any Error>)?
         defer { next?.task.cancel() }
         for (index, pending) in pendings.enumerated() where !stopped.contains(pending.channel) {
-            let compressed: ByteBuffer
-            if let prefetched = next, prefetched.batchID == pending.batchID {
-                compressed = try await prefetched.task.value
-            } else {
-                compressed = try await Self.pushBody(pending, node: node)
+            var compressed: ByteBuffer?
+            do {
+                if let prefetched = next, prefetched.batchID == pending.batchID {
+                    compressed = try await prefetched.task.value
+                } else {
+                    compressed = try await Self.pushBody(pending, node: node)
+                }
+            } catch {
+                // Cannot be built here: its channel waits, the others and the pull go on.
+                await node.recordBuildFailure(pending, error)
+                report.pushFailed += 1
+                report.failures.append("batch \(pending.batchID) could not be built here: \(error)")
+                stopped.insert(pending.channel)
             }
             next?.task.cancel()
             next = nil
+            guard let compressed else { continue }
             if let following = pendings[(index + 1)...].first(where: { !stopped.contains($0.channel) }) {
                 let node = self.node
                 next = (following.batchID, Task { try await Self.pushBody(following, node: node) })

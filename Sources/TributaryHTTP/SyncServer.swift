@@ -57,8 +57,9 @@ public enum SyncServer {
                let position = candidates.firstIndex(where: { $0.batchID == after }) {
                 candidates = candidates[(position + 1)...]
             }
-            guard let pending = candidates.first else { return Response(status: .noContent) }
-            let body = try BatchCodec.encode(try await node.batch(pending))
+            // A batch that cannot be built holds back its own channel only (recorded on the batch).
+            guard let (_, batch) = await node.firstBuildable(candidates) else { return Response(status: .noContent) }
+            let body = try BatchCodec.encode(batch)
             if (request.headers[.acceptEncoding] ?? "").contains(BodyCompression.gzip) {
                 return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .contentEncoding: BodyCompression.gzip],
                                 body: .init(byteBuffer: try BodyCompression.compress(body)))

@@ -74,9 +74,12 @@ public final class SyncNode: Sendable {
 
     // MARK: routing and batches
 
-    public func links() async throws -> Links {
-        let parent = try await identity("parent_node").map { NodeID($0) }
-        let children = try await database.query("SELECT node_id FROM tributary_node ORDER BY node_id").compactMap { $0.string("node_id") }.map { NodeID($0) }
+    public func links() async throws -> Links { try await Self.links(database) }
+
+    /// The parent and the children registered here, as `db` sees them (in a transaction: its view).
+    static func links(_ db: any SQLExecutor) async throws -> Links {
+        let parent = try await db.scalar("SELECT value FROM tributary_identity WHERE name = 'parent_node'").string.map { NodeID($0) }
+        let children = try await db.query("SELECT node_id FROM tributary_node ORDER BY node_id").compactMap { $0.string("node_id") }.map { NodeID($0) }
         return Links(parent: parent, children: children)
     }
 
@@ -89,10 +92,9 @@ public final class SyncNode: Sendable {
         // must mean nothing left, also when many changes were for no one (rows loaded from the parent).
         let passSize = 10_000
         return try await exclusively(.routing, routeLock) {
-            let links = try await self.links()
             var total = 0
             while true {
-                let read = try await router.route(links: links, limit: passSize)
+                let read = try await router.route(links: { try await Self.links($0) }, limit: passSize)
                 total += read
                 if read < passSize { return total }
             }

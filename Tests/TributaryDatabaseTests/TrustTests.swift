@@ -130,4 +130,23 @@ import TributarySQL
         let children = try await tree.district.links().children
         #expect(children == ["clinic-a", "clinic-b", "clinic-c"])
     }
+
+    /// After `registrations --approve ID`, whoever polled first as ID got the credentials.
+    @Test(arguments: TestDatabase.all)
+    func anApprovalGoesToTheRequestThatWasApprovedOnly(on kind: TestDatabase) async throws {
+        let (parent, _) = try await TestTree.node("district", group: "district", on: kind, contents: .coreData)
+        defer { Task { await parent.close() } }
+        let claimA = Secrets.make(), claimB = Secrets.make()
+        func ask(_ claim: String) async throws -> RegistrationOutcome {
+            try await parent.register(RegistrationRequest(nodeID: "clinic-9", group: "clinic", token: nil, claim: claim))
+        }
+        guard case .pending = try await ask(claimA) else { Issue.record("the first request did not wait"); return }
+        guard case .refused(let early) = try await ask(claimB) else { Issue.record("a second requester was not refused"); return }
+        #expect(early.contains("another node"))
+        #expect(try await parent.decideRegistration("clinic-9", approve: true))
+        guard case .refused = try await ask(claimB) else { Issue.record("the approval went to another requester"); return }
+        #expect(try await parent.links().children.isEmpty)
+        guard case .accepted(let response) = try await ask(claimA) else { Issue.record("the approved request got nothing"); return }
+        #expect(try await parent.authenticate(node: "clinic-9", secret: response.secret))
+    }
 }

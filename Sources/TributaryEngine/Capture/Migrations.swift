@@ -255,6 +255,12 @@ public enum Migrations {
             .postgres: ["ALTER TABLE tributary_node ADD COLUMN revoked_at TIMESTAMP(6)"],
             .mysql: ["ALTER TABLE tributary_node ADD COLUMN IF NOT EXISTS revoked_at DATETIME(6)"],
         ]),
+        // The claim of the request waiting for approval: an approval is given to that request only.
+        Migration(name: "0009_registration_claims", statements: [
+            .sqlite: ["ALTER TABLE tributary_registration ADD COLUMN claim_hash TEXT"],
+            .postgres: ["ALTER TABLE tributary_registration ADD COLUMN claim_hash VARCHAR(128)"],
+            .mysql: ["ALTER TABLE tributary_registration ADD COLUMN IF NOT EXISTS claim_hash VARCHAR(128)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

@@ -30,7 +30,12 @@ public struct Router: Sendable {
 
     /// One routing pass; returns how many changes it read.
     @discardableResult
-    public func route(links: Links, limit: Int = 10_000) async throws -> Int {
+    ///
+    /// `links` is read inside the pass's transaction, after its rows: a registration that
+    /// commits its child and the child's initial load while a pass runs is then either wholly
+    /// in the pass or wholly in the next one (read before the rows, the load's rows could be
+    /// read with a list of children that lacked the child, and routed to no one).
+    public func route(links readLinks: @Sendable (any SQLExecutor) async throws -> Links, limit: Int = 10_000) async throws -> Int {
         let catalog = self.catalog, batchSize = self.batchSize, gapTimeout = self.gapTimeout
         // PostgreSQL's octet_length reads a stored value's size from its header; length counts characters.
         let size = SQL(trusted: database.syntax == .postgres ? "octet_length" : "LENGTH")
@@ -52,6 +57,7 @@ public struct Router: Sendable {
                             ELSE COALESCE(\(size)(new_row), 0) + COALESCE(\(size)(old_row), 0) END AS image_size FROM tributary_change
                 WHERE (change_id > \(tracker.lastID) AND change_id <= \(end))\(gapCondition) ORDER BY change_id LIMIT \(limit)
                 """)
+            let links = try await readLinks(tx)
             var groups: [String: (target: NodeID, channel: String, ids: [Int64], sizes: [Int64])] = [:]
             var order: [String] = []
             for row in rows {

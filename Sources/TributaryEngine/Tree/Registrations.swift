@@ -93,20 +93,27 @@ extension SyncNode {
                 }
                 return .accepted(RegistrationResponse(parent: self.id, secret: secret))
             }
-            let recorded = try await tx.query("SELECT status FROM tributary_registration WHERE node_id = \(child.rawValue)").first?.string("status")
+            let waiting = try await tx.query("SELECT status, claim_hash FROM tributary_registration WHERE node_id = \(child.rawValue)").first
+            let recorded = waiting?.string("status")
+            // The request an administrator sees (and approves) is the one that made the claim:
+            // another node asking under the same id gets nothing from that approval.
+            let sameRequester = waiting?.string("claim_hash").map { stored in request.claim.map { Secrets.matches($0, hash: stored) } ?? false } ?? true
             let approved: Bool
             if let token = request.token, !token.isEmpty {
                 guard tokens.contains(token) else { return .refused("registration token not accepted for node \(child)") }
                 approved = true
             } else {
+                if recorded == "pending" || recorded == "approved", !sameRequester {
+                    return .refused("node id \(child) is requested here by another node already (its request waits for an administrator)")
+                }
                 approved = recorded == "approved"
             }
             if recorded == "rejected" && !approved { return .refused("the registration of \(child) was rejected by an administrator of \(self.id)") }
             guard approved else {
                 if recorded == nil {
                     try await tx.execute("""
-                        INSERT INTO tributary_registration (node_id, node_group, status, requested_at, last_request_at)
-                        VALUES (\(child.rawValue), \(request.group), 'pending', \(now), \(now))
+                        INSERT INTO tributary_registration (node_id, node_group, status, requested_at, last_request_at, claim_hash)
+                        VALUES (\(child.rawValue), \(request.group), 'pending', \(now), \(now), \(request.claim.map(Secrets.hash)))
                         """)
                 } else {
                     try await tx.execute("UPDATE tributary_registration SET last_request_at = \(now) WHERE node_id = \(child.rawValue)")

@@ -31,6 +31,13 @@ struct StatusCommand: AsyncParsableCommand {
         print("captured \(status.capturedChanges) changes, routed through #\(status.routedThrough); \(status.outgoingPending) outgoing batch(es) pending")
         print("\(status.conflicts) conflict(s)" + (status.conflictsPending > 0 ? ", \(status.conflictsPending) waiting for a decision: tributary conflicts --config \(options.config) --pending" : ""))
         print("\(status.incomingErrors) incoming error(s)\(status.lastIncomingError.map { "; last: \($0)" } ?? "")")
+        for failing in status.failingBatches {
+            print("failing \(failing.side) batch \(failing.batch) (\(failing.channel ?? "?"), \(failing.side == "incoming" ? "from" : "to") \(failing.peer)), "
+                  + "\(failing.attempts) attempt(s) since \(failing.firstSeen ?? "?"): \(failing.error)")
+        }
+        if let gap = status.oldestOpenGapSeconds.value {
+            print("a change id has been missing from the log for \(gap) s (its transaction is still open)")
+        }
         for peer in status.offlinePeers {
             print("offline peer \(peer.node): last bundle exported \(peer.lastExport ?? "never"), imported \(peer.lastImport ?? "never")\(peer.oldestUnacknowledged.map { "; unacknowledged since \($0)" } ?? "")")
         }

@@ -13,15 +13,9 @@ import TributarySQL
     func aBatchThatCannotBeBuiltStopsOnlyItsChannel(on kind: TestDatabase) async throws {
         let (parent, parentDB) = try await TestTree.node("central", group: "central", on: .sqlite, contents: .coreData)
         let (child, childDB) = try await TestTree.node("clinic-1", group: "clinic", on: kind, contents: .coreData,
-                                                       extra: "parent:\n  url: http://127.0.0.1:1\n  registration_token: test-token\n")
+                                                       extra: httpChildExtra)
         defer { Task { await parent.close(); await child.close() } }
-        let logger = { var l = Logger(label: "test.client"); l.logLevel = .critical; return l }()
-        try await withServer(parent) { url in
-            let client = SyncClient(node: child, parentURL: url, logger: logger)
-            defer { Task { await client.shutdown() } }
-            var rounds = 0
-            while try await child.initialLoadState() != .done, rounds < 6 { _ = try await client.round(); rounds += 1 }
-            #expect(try await child.initialLoadState() == .done)
+        try await withLoadedHTTPChild(child, of: parent) { client in
 
             // Clinical: a name whose changed_by (a reference the schema does not declare) names no user.
             let person = SyncFlowTests.uuid(), name = SyncFlowTests.uuid()
@@ -61,14 +55,9 @@ import TributarySQL
     func aParentsBatchThatCannotBeBuiltHoldsBackOnlyItsChannel(on kind: TestDatabase) async throws {
         let (parent, parentDB) = try await TestTree.node("central", group: "central", on: kind, contents: .coreData)
         let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .sqlite, contents: .coreData,
-                                                 extra: "parent:\n  url: http://127.0.0.1:1\n  registration_token: test-token\n")
+                                                 extra: httpChildExtra)
         defer { Task { await parent.close(); await child.close() } }
-        let logger = { var l = Logger(label: "test.client"); l.logLevel = .critical; return l }()
-        try await withServer(parent) { url in
-            let client = SyncClient(node: child, parentURL: url, logger: logger)
-            defer { Task { await client.shutdown() } }
-            var rounds = 0
-            while try await child.initialLoadState() != .done, rounds < 6 { _ = try await client.round(); rounds += 1 }
+        try await withLoadedHTTPChild(child, of: parent) { client in
             let name = SyncFlowTests.uuid()
             let (t, f) = kind == .postgres ? ("true", "false") : ("1", "0")
             try parentDB.client("""
@@ -84,5 +73,32 @@ import TributarySQL
             let recorded = try await parent.database.scalar("SELECT error FROM tributary_outgoing_batch WHERE error IS NOT NULL").string
             #expect(recorded?.contains("person_name.changed_by") == true, "\(recorded ?? "")")
         }
+    }
+}
+
+/// `status --json` lists each failing batch once, with how often and since when.
+@Suite struct FailingBatchStatusTests {
+    @Test(arguments: TestDatabase.all)
+    func aBatchFailingAgainAndAgainIsOneEntryWithItsAttempts(on kind: TestDatabase) async throws {
+        let (parent, _) = try await TestTree.node("central", group: "central", on: kind, contents: .coreData)
+        let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .sqlite, contents: .coreData)
+        defer { Task { await parent.close(); await child.close() } }
+        try await TestTree.link(child: child, to: parent)
+        try await TestTree.settle(child, parent)
+        // A change from the child to a table that flows down only: refused at the parent, three times.
+        _ = try await parent.changeSetting("location", ["direction": "down"])
+        let forged = Batch(
+            header: BatchHeader(batchID: 424_242, source: child.id, target: parent.id, channel: "metadata", count: 1),
+            changes: [WireChange(table: "location", operation: .update, key: [.string("no-such-location")], row: ["name": .string("x")],
+                                 old: nil, originNode: child.id, originTime: "2026-12-03 10:00:00")])
+        for _ in 0..<3 { #expect(await parent.apply(forged).status == .failed) }
+        let status = try await NodeStatus.read(parent)
+        let failing = status.failingBatches.filter { $0.batch == 424_242 }
+        #expect(failing.count == 1)
+        #expect(failing.first?.attempts == 3 && failing.first?.channel == "metadata" && failing.first?.side == "incoming")
+        #expect(failing.first?.table == "location" && failing.first?.peer == "clinic-1")
+        #expect(failing.first?.error.contains("flows down only") == true)
+        let json = String(decoding: try JSONEncoder().encode(status), as: UTF8.self)
+        #expect(json.contains("\"failing_batches\"") && json.contains("\"first_seen\"") && json.contains("\"oldest_open_gap_seconds\":null"))
     }
 }

@@ -13,15 +13,9 @@ import TributarySQL
     func aRevokedChildIsRefusedAndItsPendingBatchesAreKept(on kind: TestDatabase) async throws {
         let (parent, parentDB) = try await TestTree.node("district", group: "district", on: kind, contents: .coreData)
         let (child, _) = try await TestTree.node("clinic-1", group: "clinic", on: .sqlite, contents: .coreData,
-                                                 extra: "parent:\n  url: http://127.0.0.1:1\n  registration_token: test-token\n")
+                                                 extra: httpChildExtra)
         defer { Task { await parent.close(); await child.close() } }
-        let logger = { var l = Logger(label: "test.client"); l.logLevel = .critical; return l }()
-        try await withServer(parent) { url in
-            let client = SyncClient(node: child, parentURL: url, logger: logger)
-            defer { Task { await client.shutdown() } }
-            var rounds = 0
-            while try await child.initialLoadState() != .done, rounds < 6 { _ = try await client.round(); rounds += 1 }
-            #expect(try await child.initialLoadState() == .done)
+        try await withLoadedHTTPChild(child, of: parent) { client in
             let (oldParent, oldSecret) = try #require(try await child.credentials())
             #expect(oldParent == parent.id)
 

@@ -261,6 +261,12 @@ public enum Migrations {
             .postgres: ["ALTER TABLE tributary_registration ADD COLUMN claim_hash VARCHAR(128)"],
             .mysql: ["ALTER TABLE tributary_registration ADD COLUMN IF NOT EXISTS claim_hash VARCHAR(128)"],
         ]),
+        // The channel of a batch that failed here, for `status`'s failing batches.
+        Migration(name: "0010_incoming_error_channel", statements: [
+            .sqlite: ["ALTER TABLE tributary_incoming_error ADD COLUMN channel TEXT"],
+            .postgres: ["ALTER TABLE tributary_incoming_error ADD COLUMN channel VARCHAR(64)"],
+            .mysql: ["ALTER TABLE tributary_incoming_error ADD COLUMN IF NOT EXISTS channel VARCHAR(64)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

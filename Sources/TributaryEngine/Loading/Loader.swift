@@ -160,8 +160,9 @@ public struct Loader: Sendable {
     static func failed(_ header: BatchHeader, _ failure: Ack.Failure, database: any Database, logger: Logger) async -> Ack {
         logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
         _ = try? await database.execute("""
-            INSERT INTO tributary_incoming_error (source_node, batch_id, table_name, sync_key, cause, occurred_at)
-            VALUES (\(header.source.rawValue), \(header.batchID), \(failure.table), \(failure.key), \(failure.cause), \(SQLValue.datetime(Clock.nowText())))
+            INSERT INTO tributary_incoming_error (source_node, batch_id, channel, table_name, sync_key, cause, occurred_at)
+            VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(failure.table), \(failure.key), \(failure.cause),
+                    \(SQLValue.datetime(Clock.nowText())))
             """)
         return Ack(batchID: header.batchID, status: .failed, failure: failure)
     }

@@ -49,13 +49,15 @@ public struct NodeStatus: Sendable, Codable {
     public var changeLogRows: Int64
     /// How long the oldest gap in the change log has been waiting for its transaction (null: none).
     public var oldestOpenGapSeconds: NullableInt
+    /// Each batch that fails, once, with how often and since when (`FailingBatch`).
+    public var failingBatches: [FailingBatch]
 
     enum CodingKeys: String, CodingKey {
         case node, group, database, registered, parent, conflicts, conflictsPending = "conflicts_pending", children, registration
         case initialLoad = "initial_load", pendingReferences = "pending_references", registrationsWaiting = "registrations_waiting", offlinePeers = "offline_peers"
         case outgoingPending = "outgoing_pending", incomingErrors = "incoming_errors", lastIncomingError = "last_incoming_error"
         case capturedChanges = "captured_changes", routedThrough = "routed_through"
-        case changeLogRows = "change_log_rows", oldestOpenGapSeconds = "oldest_open_gap_seconds"
+        case changeLogRows = "change_log_rows", oldestOpenGapSeconds = "oldest_open_gap_seconds", failingBatches = "failing_batches"
     }
 
     public static func read(_ node: SyncNode) async throws -> NodeStatus {
@@ -91,7 +93,8 @@ public struct NodeStatus: Sendable, Codable {
             registrationsWaiting: try await db.scalar("SELECT COUNT(*) FROM tributary_registration WHERE status = 'pending'").int64 ?? 0,
             offlinePeers: try await offlinePeers(db),
             changeLogRows: try await db.scalar("SELECT COUNT(*) FROM tributary_change").int64 ?? 0,
-            oldestOpenGapSeconds: NullableInt(try await oldestGap(db)))
+            oldestOpenGapSeconds: NullableInt(try await oldestGap(db)),
+            failingBatches: try await FailingBatch.read(db))
     }
 
     static func oldestGap(_ db: any SQLExecutor) async throws -> Int? {

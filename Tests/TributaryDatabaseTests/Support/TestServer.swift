@@ -32,3 +32,21 @@ func rawRequest(_ url: String, method: String = "POST", headers: [String: String
     let (data, response) = try await URLSession.shared.data(for: request)
     return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
 }
+
+/// A child that reaches `parent` over real HTTP, registered (with the tests' token) and
+/// loaded before `body` gets its client.
+func withLoadedHTTPChild<T: Sendable>(_ child: SyncNode, of parent: SyncNode,
+                                      _ body: @Sendable (SyncClient) async throws -> T) async throws -> T {
+    let logger = { var l = Logger(label: "test.client"); l.logLevel = .critical; return l }()
+    return try await withServer(parent) { url in
+        let client = SyncClient(node: child, parentURL: url, logger: logger)
+        defer { Task { await client.shutdown() } }
+        var rounds = 0
+        while try await child.initialLoadState() != .done, rounds < 6 { _ = try await client.round(); rounds += 1 }
+        guard try await child.initialLoadState() == .done else { throw TestFailure("\(child.id)'s initial load did not finish") }
+        return try await body(client)
+    }
+}
+
+/// What a child's configuration adds to reach a parent given later (`withLoadedHTTPChild`).
+let httpChildExtra = "parent:\n  url: http://127.0.0.1:1\n  registration_token: test-token\n"

@@ -99,6 +99,9 @@ import TributarySQL
         #expect(failing.first?.table == "location" && failing.first?.peer == "clinic-1")
         #expect(failing.first?.error.contains("flows down only") == true)
         let json = String(decoding: try JSONEncoder().encode(status), as: UTF8.self)
-        #expect(json.contains("\"failing_batches\"") && json.contains("\"first_seen\"") && json.contains("\"oldest_open_gap_seconds\":null"))
+        #expect(json.contains("\"failing_batches\"") && json.contains("\"first_seen\"") && json.contains("\"oldest_open_gap_seconds\":"))
+        // The key is there even when no gap is open: null, not left out.
+        #expect(String(decoding: try JSONEncoder().encode(["oldest_open_gap_seconds": NullableInt(nil)]), as: UTF8.self)
+                == "{\"oldest_open_gap_seconds\":null}")
     }
 }

@@ -15,6 +15,22 @@ import TributarySQL
         "INSERT INTO person (gender, creator, date_created, voided, uuid) VALUES ('F', 1, '2026-12-03 10:00:00', \(kind == .postgres ? "false" : "0"), '\(uuid)');"
     }
 
+    /// Waits until a transaction of the test's client has written in this database (its
+    /// client may take a while to start on a loaded machine).
+    static func waitForOpenWriter(_ node: TestNode) async throws {
+        let sql: SQL = node.kind == .postgres
+            ? "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            : """
+              SELECT COUNT(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
+              WHERE p.db = DATABASE() AND t.trx_rows_modified > 0
+              """
+        for _ in 0..<200 {
+            if (try await node.database.scalar(sql).int64 ?? 0) > 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("the client's transaction did not start")
+    }
+
     @Test(arguments: servers)
     func aChangeCommittedLongAfterTheGapTimeoutIsStillDelivered(on kind: TestDatabase) async throws {
         let (parent, parentDB) = try await TestTree.node("central", group: "central", on: kind, contents: .coreData,
@@ -25,10 +41,10 @@ import TributarySQL
         try await TestTree.settle(child, parent)
 
         let late = SyncFlowTests.uuid(), early = SyncFlowTests.uuid()
-        let sleep = kind == .postgres ? "SELECT pg_sleep(6);" : "DO SLEEP(6);"
+        let sleep = kind == .postgres ? "SELECT pg_sleep(10);" : "DO SLEEP(10);"
         let begin = kind == .postgres ? "BEGIN;" : "START TRANSACTION;"
         let longTransaction = try parentDB.clientInBackground("\(begin)\n\(Self.person(kind, late))\n\(sleep)\nCOMMIT;\n")
-        try await Task.sleep(for: .seconds(1))
+        try await Self.waitForOpenWriter(parentDB)
         try parentDB.client(Self.person(kind, early))   // a later id, committed first
         try await parent.route()
         try await Task.sleep(for: .milliseconds(2_500))   // past gap_timeout: the old router gave the gap up here
@@ -59,9 +75,9 @@ import TributarySQL
                                                          extra: "sync:\n  gap_timeout: 1h\n")
         defer { Task { await parent.close() } }
         let begin = kind == .postgres ? "BEGIN;" : "START TRANSACTION;"
-        let sleep = kind == .postgres ? "SELECT pg_sleep(3);" : "DO SLEEP(3);"
+        let sleep = kind == .postgres ? "SELECT pg_sleep(6);" : "DO SLEEP(6);"
         let rolledBack = try parentDB.clientInBackground("\(begin)\n\(Self.person(kind, SyncFlowTests.uuid()))\n\(sleep)\nROLLBACK;\n")
-        try await Task.sleep(for: .seconds(1))
+        try await Self.waitForOpenWriter(parentDB)
         try parentDB.client(Self.person(kind, SyncFlowTests.uuid()))
         try await parent.route()
         #expect(try await NodeStatus.read(parent).oldestOpenGapSeconds.value != nil)

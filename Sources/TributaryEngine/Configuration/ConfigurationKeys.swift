@@ -38,21 +38,15 @@ indirect enum ConfigurationKeys: Sendable {
 
     func unknown(_ node: Node, path: [String]) -> [String] {
         guard let mapping = node.mapping else { return [] }
-        var found: [String] = []
-        for (key, value) in mapping {
+        return mapping.flatMap { key, value -> [String] in
             let name = key.string ?? "\(key)"
             switch self {
             case .value: return []
-            case .named(let each): found += each.unknown(value, path: path + [name])
+            case .named(let each): return each.unknown(value, path: path + [name])
             case .keys(let known):
-                if let shape = known[name] {
-                    if case .value = shape { continue }
-                    found += shape.unknown(value, path: path + [name])
-                } else {
-                    found.append((path + [name]).joined(separator: "."))
-                }
+                guard let shape = known[name] else { return [(path + [name]).joined(separator: ".")] }
+                return shape.unknown(value, path: path + [name])
             }
         }
-        return found
     }
 }

@@ -14,7 +14,7 @@ public struct OpenMRSRuntimeProperties: Sendable, Equatable {
         var logical: [String] = []
         var pending = ""
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let line = (pending.isEmpty ? String(raw).drop(while: { $0 == " " || $0 == "\t" }) : Substring(raw).drop(while: { $0 == " " || $0 == "\t" }))
+            let line = raw.drop { $0 == " " || $0 == "\t" }  // a continuation's indent goes too
             if pending.isEmpty, line.first == "#" || line.first == "!" { continue }
             let trailing = line.reversed().prefix { $0 == "\\" }.count
             if trailing % 2 == 1 { pending += line.dropLast(); continue }
@@ -39,12 +39,12 @@ public struct OpenMRSRuntimeProperties: Sendable, Equatable {
     }
 
     static func unescape(_ text: String) -> String {
-        var result = "", iterator = Array(text), index = 0
-        while index < iterator.count {
-            let character = iterator[index]
-            if character == "\\", index + 1 < iterator.count {
-                let next = iterator[index + 1]
-                if next == "u", index + 5 < iterator.count, let code = UInt32(String(iterator[(index + 2)...(index + 5)]), radix: 16),
+        var result = "", characters = Array(text), index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character == "\\", index + 1 < characters.count {
+                let next = characters[index + 1]
+                if next == "u", index + 5 < characters.count, let code = UInt32(String(characters[(index + 2)...(index + 5)]), radix: 16),
                    let scalar = Unicode.Scalar(code) {
                     result.unicodeScalars.append(scalar)
                     index += 6

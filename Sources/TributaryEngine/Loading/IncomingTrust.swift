@@ -8,9 +8,11 @@ extension SyncNode {
     func trustBoundary(for batch: Batch) async throws -> TrustBoundary {
         let links = try await links()
         var conflicted = Set<String>()
-        let forcedTables = Set(batch.changes.filter(\.forced).map(\.table))
-        for table in forcedTables.sorted() {
-            for row in try await database.query("SELECT sync_key FROM tributary_conflict WHERE table_name = \(table)") {
+        let forced = Dictionary(grouping: batch.changes.filter(\.forced), by: \.table)
+            .mapValues { Set($0.map { WireValue.key($0.key).description }) }
+        for (table, keys) in forced.sorted(by: { $0.key < $1.key }) {
+            let list = SQL.join(keys.sorted().map { "\($0)" }, separator: ", ")
+            for row in try await database.query("SELECT sync_key FROM tributary_conflict WHERE table_name = \(table) AND sync_key IN (\(list))") {
                 if let key = row.string("sync_key") { conflicted.insert("\(table) \(key)") }
             }
         }

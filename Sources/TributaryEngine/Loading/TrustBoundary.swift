@@ -4,7 +4,7 @@ import TributaryCore
 /// What a sender may send this node, decided from facts this node holds, never from the
 /// batch: a stolen clinic laptop or a modified binary must not rewrite down-only tables,
 /// win every conflict with a time in 9999, speak for another node, or claim to be the root.
-/// Pure: the facts are read once per batch (`TrustBoundary.Facts.read`).
+/// Pure: the facts are read once per batch (`SyncNode.trustBoundary(for:)`).
 public struct TrustBoundary: Sendable {
     public struct Facts: Sendable {
         public var local: NodeID

@@ -10,6 +10,9 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
     case missingParent(table: String, key: WireKey)
     case notEnabled(String)
     case protocolError(String)
+    /// A delete that would leave a row here without a NOT NULL reference it needs, in a table
+    /// whose rows are not removed for it (see `DeletedReferences`).
+    case stillReferenced(table: String, by: String, column: String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .missingParent(let t, let k): "\(t) \(WireValue.key(k)): its parent row does not exist here"
         case .notEnabled(let t): "table '\(t)' is not enabled for sync here"
         case .protocolError(let m): m
+        case .stillReferenced(let t, let by, let c):
+            "cannot delete the \(t) row: \(by) still refers to it here (\(c), NOT NULL), and such rows are not removed for a delete made elsewhere; a person decides"
         }
     }
 
@@ -33,6 +38,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .unresolved(_, _, let from): from
         case .missingReference(let t, _, _, _, _): t
         case .protocolError: nil
+        case .stillReferenced(let t, _, _): t
         }
     }
 

@@ -17,6 +17,8 @@ struct ConflictCheck {
         /// An incoming update of a row deleted here, and an incoming delete of a row changed here.
         case updateDeleted = "update/delete", deleteUpdated = "delete/update"
         case updateMissing = "update/missing"
+        /// A delete whose row was still referred to here, and a row arriving that refers to a row deleted here.
+        case deleteReferenced = "delete/referenced", referenceDeleted = "reference/deleted"
     }
 
     let entry: TableCatalog.Entry

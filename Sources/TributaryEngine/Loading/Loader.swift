@@ -52,6 +52,8 @@ public struct Loader: Sendable {
         var depths: [String: Int] = [:]
         /// Stamps still to be written for rows this batch wrote (see `StampFixes`).
         var stamps: StampFixes?
+        /// Rows of this batch left out because a row they need was deleted here (`DeletedReferences`).
+        var removed: [String: Set<WireKey>] = [:]
     }
 
     /// `fromParent`: snapshot rows overwrite rows here (the parent's tables win at joining);
@@ -126,10 +128,17 @@ public struct Loader: Sendable {
                 }
                 progress.change = nil
                 try await buffer.flush(tx)
-                for fixUp in fixUps {
+                for fixUp in fixUps where progress.removed[fixUp.table]?.contains(fixUp.key) != true {
                     guard let value = try await resolver.localValue(table: fixUp.reference.targetTable, column: fixUp.reference.targetColumn, key: fixUp.target) else {
                         if fixUp.mayWait {
                             try await PendingReferences.hold(fixUp, source: header.source, tx: tx)
+                            continue
+                        }
+                        if try await targetDeleted(fixUp.reference.targetTable, fixUp.target, progress: progress, tx: tx), let change = batch.changes.last(where: { $0.table == fixUp.table && $0.key == fixUp.key }),
+                           let entry = catalog[fixUp.table] {
+                            // Deleted here while the row was on its way: the reference stays cleared.
+                            try await conflictCheck(entry, change, progress: progress, tx: tx)
+                                .recordDeletedTarget(column: fixUp.column, target: fixUp.reference.targetTable, targetKey: fixUp.target, removed: false)
                             continue
                         }
                         throw SyncError.missingReference(table: fixUp.table, key: fixUp.key, column: fixUp.column,
@@ -289,7 +298,7 @@ public struct Loader: Sendable {
             }
             if exists {
                 try await buffer.flush(tx)
-                try await tx.execute("DELETE FROM \(ident: entry.name) WHERE \(KeyResolver.whereClause(locator))")
+                try await deleteReleasing(entry, locator: locator, change: change, resolver: resolver, progress: progress, tx: tx)
             }
             present[entry.name]?.remove(change.key)
             resolver.forget(table: entry.name)
@@ -342,6 +351,11 @@ public struct Loader: Sendable {
                 // NOT NULL: point at any existing row for now; the fix-up fails the batch if the real one never comes.
                 assignments.append((column, standIn))
                 fixUps.append(FixUp(table: entry.name, key: change.key, locator: locator, column: column, reference: reference, target: target, mayWait: change.load))
+            } else if try await targetDeleted(reference.targetTable, target, progress: progress, tx: tx) {
+                // NOT NULL and deleted here while this row was on its way: the row goes too, as it does where the delete arrives.
+                try await removeForDeletedTarget(entry, change, locator: locator, exists: exists, column: column, reference: reference, target: target,
+                                                 resolver: resolver, buffer: buffer, present: &present, fixUps: &fixUps, progress: progress, tx: tx)
+                return
             } else {
                 throw SyncError.missingReference(table: entry.name, key: change.key, column: column, target: reference.targetTable, targetKey: target)
             }

@@ -135,6 +135,16 @@ public final class SyncNode: Sendable {
 
     /// Runs `body` as the only router (or applier) of this database: the in-process lock keeps
     /// this process's tasks in turn, the database lock every other process's.
+    /// Purges what is older than `olderThan` seconds (default `sync.retention`), holding the
+    /// routing lock: what it keeps depends on what routing has passed and batched.
+    public func purge(olderThan: Double? = nil) async throws -> Purge.Report {
+        let purge = Purge(database: database, catalog: catalog)
+        let age = olderThan ?? configuration.retention
+        let report = try await exclusively(.routing, routeLock) { try await purge.run(olderThan: age) }
+        if report.total > 0 { logger.info("purged \(report.description)") }
+        return report
+    }
+
     func exclusively<T: Sendable>(_ lock: DatabaseLock, _ local: AsyncLock, _ body: @Sendable () async throws -> T) async throws -> T {
         let logger = logger
         return try await local.withLock {

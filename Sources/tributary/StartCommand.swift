@@ -45,6 +45,7 @@ struct StartCommand: AsyncParsableCommand {
             client = syncClient
             services.append(ChildSyncLoop(client: syncClient, interval: configuration.syncInterval, logger: logger))
         }
+        services.append(PurgeLoop(node: node, every: PurgeLoop.interval(retention: configuration.retention), logger: logger))
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -77,6 +78,27 @@ struct ChildSyncLoop: Service {
             }
             let wait = failures == 0 ? interval : min(interval * Double(1 << min(failures, 6)), 300)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+        }
+    }
+}
+
+/// `sync.retention` applied while the node runs: a purge every hour (sooner for a short retention).
+struct PurgeLoop: Service {
+    let node: SyncNode
+    let every: Double
+    let logger: Logger
+
+    static func interval(retention: Double) -> Double { min(3_600, max(5, retention / 2)) }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(every * 1000))) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            do {
+                _ = try await node.purge()
+            } catch {
+                logger.warning("purge failed: \(error)")
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Database-level synchronization for OpenMRS sites.",
-        subcommands: [DemoCommand.self, InitCommand.self, LoadOpenMRSCommand.self, StartCommand.self, SyncCommand.self, StatusCommand.self, TablesCommand.self, CaptureCommand.self, ChangesCommand.self, RegistrationsCommand.self, NodesCommand.self, ReloadCommand.self, ExportCommand.self, ImportCommand.self, ConflictsCommand.self])
+        subcommands: [DemoCommand.self, InitCommand.self, LoadOpenMRSCommand.self, StartCommand.self, SyncCommand.self, StatusCommand.self, TablesCommand.self, CaptureCommand.self, ChangesCommand.self, RegistrationsCommand.self, NodesCommand.self, PurgeCommand.self, ReloadCommand.self, ExportCommand.self, ImportCommand.self, ConflictsCommand.self])
 }
 
 /// Options every command that works on a node shares.

@@ -267,6 +267,16 @@ public enum Migrations {
             .postgres: ["ALTER TABLE tributary_incoming_error ADD COLUMN channel VARCHAR(64)"],
             .mysql: ["ALTER TABLE tributary_incoming_error ADD COLUMN IF NOT EXISTS channel VARCHAR(64)"],
         ]),
+        // A row's changes by its key: conflict checks read the last stamps of one row, and the
+        // purge compacts a row's changes; both scanned the whole log before. And which batches
+        // hold a change (the purge asks), as PostgreSQL has had since 0007.
+        Migration(name: "0011_change_log_by_row", statements: [
+            .sqlite: ["CREATE INDEX IF NOT EXISTS tributary_change_by_row ON tributary_change (table_name, pk)",
+                      "CREATE INDEX IF NOT EXISTS tributary_outgoing_by_change ON tributary_outgoing_change (change_id)"],
+            .postgres: ["CREATE INDEX IF NOT EXISTS tributary_change_by_row ON tributary_change (table_name, pk)"],
+            .mysql: ["CREATE INDEX IF NOT EXISTS tributary_change_by_row ON tributary_change (table_name, pk(191))",
+                     "CREATE INDEX IF NOT EXISTS tributary_outgoing_by_change ON tributary_outgoing_change (change_id)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

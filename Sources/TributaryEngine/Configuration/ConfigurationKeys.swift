@@ -16,7 +16,7 @@ indirect enum ConfigurationKeys: Sendable {
         "parent": .keys(["url": .value, "registration_token": .value, "offline": .value]),
         "registration": .keys(["tokens": .value]),
         "sync": .keys(["interval": .value, "batch_size": .value, "gap_timeout": .value, "bulk_min_rows": .value,
-                       "bulk_batch_rows": .value, "replica_copy": .value, "clock_skew": .value]),
+                       "bulk_batch_rows": .value, "replica_copy": .value, "clock_skew": .value, "retention": .value]),
         "profile": .value,
         "tables": .named(.keys(["enabled": .value, "channel": .value, "direction": .value, "initial_load": .value, "policy": .value])),
     ])
@@ -25,7 +25,6 @@ indirect enum ConfigurationKeys: Sendable {
     static let notYetSupported: [String: String] = [
         "listen_tls": "TLS for node-to-node HTTP is not built yet; terminate TLS in a proxy in front of the node",
         "parent.ca": "TLS for node-to-node HTTP is not built yet",
-        "sync.retention": "purging is not built yet",
         "registration.claim_ttl": "not built yet",
         "openmrs": "OpenMRS-specific settings are not built yet",
     ]

@@ -49,9 +49,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var replicaCopy: Bool?
         /// How far in the future an incoming change's origin time may be (`TrustBoundary`).
         public var clockSkew: String?
+        /// How long acknowledged changes, batches and records are kept (`Purge`).
+        public var retention: String?
         enum CodingKeys: String, CodingKey {
             case interval, batchSize = "batch_size", gapTimeout = "gap_timeout", bulkMinRows = "bulk_min_rows", bulkBatchRows = "bulk_batch_rows"
-            case replicaCopy = "replica_copy", clockSkew = "clock_skew"
+            case replicaCopy = "replica_copy", clockSkew = "clock_skew", retention
         }
     }
 
@@ -108,9 +110,9 @@ public struct NodeConfiguration: Sendable, Decodable {
             throw ConfigurationError("\(source): parent needs a url (or offline: true)")
         }
         for (key, value) in [("sync.interval", configuration.sync?.interval), ("sync.gap_timeout", configuration.sync?.gapTimeout),
-                             ("sync.clock_skew", configuration.sync?.clockSkew)] {
+                             ("sync.clock_skew", configuration.sync?.clockSkew), ("sync.retention", configuration.sync?.retention)] {
             if let value, DurationText.seconds(value) == nil {
-                throw ConfigurationError("\(source): \(key): '\(value)' is not a duration (use 500ms, 1s, 2m, 1h)")
+                throw ConfigurationError("\(source): \(key): '\(value)' is not a duration (use 500ms, 1s, 2m, 1h, 7d)")
             }
         }
         if let size = configuration.sync?.batchSize, size < 1 {
@@ -151,6 +153,8 @@ extension NodeConfiguration {
     public var bulkBatchRows: Int { sync?.bulkBatchRows ?? BulkSnapshot.chunk }
     public var replicaCopy: Bool { sync?.replicaCopy ?? true }
     public var clockSkew: Double { sync?.clockSkew.flatMap(DurationText.seconds) ?? 600 }
+    /// Seven days unless set.
+    public var retention: Double { sync?.retention.flatMap(DurationText.seconds) ?? 7 * 86_400 }
 }
 
 /// `host:port`.
@@ -169,7 +173,7 @@ public struct ListenAddress: Sendable, Hashable {
 public enum DurationText {
     public static func seconds(_ text: String) -> Double? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where t.hasSuffix(suffix) {
+        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)] where t.hasSuffix(suffix) {
             return Double(t.dropLast(suffix.count)).map { $0 * factor }.flatMap { $0 >= 0 ? $0 : nil }
         }
         return Double(t).flatMap { $0 >= 0 ? $0 : nil }

@@ -133,8 +133,6 @@ public final class SyncNode: Sendable {
         }
     }
 
-    /// Runs `body` as the only router (or applier) of this database: the in-process lock keeps
-    /// this process's tasks in turn, the database lock every other process's.
     /// Purges what is older than `olderThan` seconds (default `sync.retention`), holding the
     /// routing lock: what it keeps depends on what routing has passed and batched.
     public func purge(olderThan: Double? = nil) async throws -> Purge.Report {
@@ -145,6 +143,8 @@ public final class SyncNode: Sendable {
         return report
     }
 
+    /// Runs `body` as the only router (or applier) of this database: the in-process lock keeps
+    /// this process's tasks in turn, the database lock every other process's.
     func exclusively<T: Sendable>(_ lock: DatabaseLock, _ local: AsyncLock, _ body: @Sendable () async throws -> T) async throws -> T {
         let logger = logger
         return try await local.withLock {

@@ -45,10 +45,11 @@ stop_servers() {
   for cluster in "$SERVERS_DIR"/pg*/; do
     if [ -f "$cluster/postmaster.pid" ]; then run_as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -m immediate stop >/dev/null 2>&1 || true; fi
   done
-  if [ -f "$SERVERS_DIR/my/mysqld.pid" ]; then
-    kill "$(cat "$SERVERS_DIR/my/mysqld.pid")" 2>/dev/null || true
-    for _ in $(seq 1 50); do [ -f "$SERVERS_DIR/my/mysqld.pid" ] || break; sleep 0.1; done
-  fi
+  for instance in "$SERVERS_DIR"/my*/; do
+    [ -f "$instance/mysqld.pid" ] || continue
+    kill "$(cat "$instance/mysqld.pid")" 2>/dev/null || true
+    for _ in $(seq 1 50); do [ -f "$instance/mysqld.pid" ] || break; sleep 0.1; done
+  done
   rm -rf "$SERVERS_DIR"
   SERVERS_DIR=""
 }
@@ -76,24 +77,26 @@ start_postgres() {
   echo "servers: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 
+# start_mariadb [NAME] [VARIABLE]: a server in $SERVERS_DIR/NAME whose admin URL goes to VARIABLE.
 start_mariadb() {
-  local dir="$SERVERS_DIR/my" port user mariadbd
+  local name="${1:-my}" variable="${2:-TRIBUTARY_TEST_MYSQL_URL}"
+  local dir="$SERVERS_DIR/$name" port user mariadbd
   port=$(free_port)
   user=$(id -un)
   mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
   mkdir -p "$dir"
   mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" --auth-root-authentication-method=normal \
-    --skip-test-db >"$SERVERS_DIR/my-init.log" 2>&1 || { cat "$SERVERS_DIR/my-init.log"; return 1; }
+    --skip-test-db >"$SERVERS_DIR/$name-init.log" 2>&1 || { cat "$SERVERS_DIR/$name-init.log"; return 1; }
   "$mariadbd" --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
     --pid-file="$dir/mysqld.pid" --user="$user" --skip-log-bin $(mariadb_speed_flags) \
     --innodb-buffer-pool-size=512M --max-connections=300 \
-    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci >"$SERVERS_DIR/my.log" 2>&1 &
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci >"$SERVERS_DIR/$name.log" 2>&1 &
   for _ in $(seq 1 300); do
     mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1 && break
     sleep 0.1
   done
-  mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1 || { cat "$SERVERS_DIR/my.log"; return 1; }
-  export TRIBUTARY_TEST_MYSQL_URL="mysql://root@127.0.0.1:$port/mysql"
+  mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1 || { cat "$SERVERS_DIR/$name.log"; return 1; }
+  export "$variable=mysql://root@127.0.0.1:$port/mysql"
   echo "servers: MariaDB $("$mariadbd" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 

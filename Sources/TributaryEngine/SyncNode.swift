@@ -22,6 +22,8 @@ public final class SyncNode: Sendable {
     let applyLock = AsyncLock()
     /// Gaps in the change log this process has warned about as long open (`Router`).
     let warnedGaps = Locked<Set<Int64>>([])
+    /// Batches that failed here or at their target, and when each may be tried again.
+    let retries = Locked(RetrySchedule())
     /// Bulk rows this process wrote at once (set-based) rather than taking them apart.
     public var bulkRowsWrittenAtOnce: Int { bulkCounter.value }
     let bulkCounter = Locked(0)
@@ -104,6 +106,16 @@ public final class SyncNode: Sendable {
     public func pending(for target: NodeID, excluding channels: Set<String> = []) async throws -> [OutgoingBatches.Pending] {
         try await OutgoingBatches.pending(database, target: target, excluding: channels)
     }
+
+    /// The pending batches that may be tried now: one that failed lately waits out its
+    /// back-off (`RetrySchedule`) and holds the rest of its channel meanwhile.
+    public func due(_ pending: [OutgoingBatches.Pending]) -> [OutgoingBatches.Pending] {
+        let now = Self.monotonicNow()
+        return retries.value.due(pending, at: now, id: \.batchID, channel: \.channel)
+    }
+
+    /// Seconds on a clock that does not jump with the wall clock.
+    static func monotonicNow() -> Double { ProcessInfo.processInfo.systemUptime }
 
     /// The wire form of one outgoing batch.
     public func batch(_ pending: OutgoingBatches.Pending) async throws -> Batch {
@@ -223,6 +235,15 @@ public final class SyncNode: Sendable {
     @discardableResult
     public func record(_ ack: Ack, from target: NodeID) async throws -> Bool {
         let known = try await OutgoingBatches.record(database, ack: ack, from: target)
+        if ack.status == .applied {
+            retries.withLock { $0.succeeded(ack.batchID) }
+        } else {
+            let now = Self.monotonicNow()
+            var retryAt = now
+            retries.withLock { retryAt = $0.failed(ack.batchID, at: now) }
+            logger.warning("batch failed at \(target); tried again in \(Int(retryAt - now)) s", metadata: [
+                "batch": "\(ack.batchID)", "cause": "\(ack.failure?.cause ?? "unknown")"])
+        }
         if known, ack.status == .applied, database.syntax == .postgres { try await BulkSnapshot.dropFinished(database, acked: ack.batchID) }
         return known
     }

@@ -75,7 +75,8 @@ public final class SyncClient: Sendable {
         try await node.adoptSettings(settings)
         try await node.route()
         var stopped = Set<String>()
-        let pendings = try await node.pending(for: parent)
+        // One that failed lately waits out its back-off (`RetrySchedule`), holding its channel.
+        let pendings = node.due(try await node.pending(for: parent))
         // The next batch is read, encoded and compressed while the parent applies this one.
         var next: (batchID: Int64, task: Task<ByteBuffer, any Error>)?
         defer { next?.task.cancel() }

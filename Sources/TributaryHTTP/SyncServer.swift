@@ -51,7 +51,8 @@ public enum SyncServer {
             guard let child = try await authenticate(request, node) else { return failure(.unauthorized, "unknown node, wrong secret, or node revoked") }
             let excluded = Set((request.uri.queryParameters["exclude"].map(String.init) ?? "").split(separator: ",").map(String.init))
             try await node.route()
-            var candidates = try await node.pending(for: child, excluding: excluded)[...]
+            // A batch that failed at the child lately waits out its back-off, holding its channel.
+            var candidates = node.due(try await node.pending(for: child, excluding: excluded))[...]
             // `after=ID`: the child is still applying batch ID and asks for the one that follows it.
             if let after = request.uri.queryParameters["after"].flatMap({ Int64(String($0)) }),
                let position = candidates.firstIndex(where: { $0.batchID == after }) {

@@ -42,11 +42,17 @@ import TributarySQL
             #expect(try await parent.database.scalar("SELECT COUNT(*) FROM person_name WHERE uuid = \(name)").int64 == 0)
             let recorded = try await child.database.scalar("SELECT error FROM tributary_outgoing_batch WHERE error IS NOT NULL").string
             #expect(recorded?.contains("could not be built") == true)
-            // The next round says the same and still pulls.
+            // The next round leaves it alone while it backs off (1 s after one failure) and still pulls.
             try parentDB.client("UPDATE concept SET version = 'central-3' WHERE uuid = '\(concept)';")
             let again = try await client.round()
-            #expect(again.pushFailed == 1 && again.pulled >= 1, "\(again)")
+            #expect(again.pushFailed == 0 && again.pulled >= 1, "\(again)")
             #expect(try await child.database.scalar("SELECT version FROM concept WHERE uuid = \(concept)").string == "central-3")
+            #expect(try await child.database.scalar("SELECT send_count FROM tributary_outgoing_batch WHERE error IS NOT NULL").int64 == 1)
+            // Once due, it is tried again, and the attempt counted.
+            try await Task.sleep(for: .milliseconds(1_100))
+            let third = try await client.round()
+            #expect(third.pushFailed == 1, "\(third)")
+            #expect(try await child.database.scalar("SELECT send_count FROM tributary_outgoing_batch WHERE error IS NOT NULL").int64 == 2)
         }
     }
 
@@ -98,6 +104,9 @@ import TributarySQL
         #expect(failing.first?.attempts == 3 && failing.first?.channel == "metadata" && failing.first?.side == "incoming")
         #expect(failing.first?.table == "location" && failing.first?.peer == "clinic-1")
         #expect(failing.first?.error.contains("flows down only") == true)
+        // One row for the one failure, however often it was tried (a row per attempt filled the table).
+        #expect(try await parent.database.scalar("SELECT COUNT(*) FROM tributary_incoming_error WHERE batch_id = 424242").int64 == 1)
+        #expect(try await parent.database.scalar("SELECT attempts FROM tributary_incoming_error WHERE batch_id = 424242").int64 == 3)
         let json = String(decoding: try JSONEncoder().encode(status), as: UTF8.self)
         #expect(json.contains("\"failing_batches\"") && json.contains("\"first_seen\"") && json.contains("\"oldest_open_gap_seconds\":"))
         // The key is there even when no gap is open: null, not left out.

@@ -9,8 +9,11 @@ extension SyncNode {
     public func recordBuildFailure(_ pending: OutgoingBatches.Pending, _ error: any Error) async {
         logger.error("batch could not be built; its channel waits", metadata: [
             "batch": "\(pending.batchID)", "target": "\(pending.target)", "channel": "\(pending.channel)", "cause": "\(error)"])
+        retries.withLock { $0.failed(pending.batchID, at: Self.monotonicNow()) }
         _ = try? await database.execute("""
-            UPDATE tributary_outgoing_batch SET error = \("could not be built: \(error)") WHERE batch_id = \(pending.batchID)
+            UPDATE tributary_outgoing_batch SET error = \("could not be built: \(error)"), send_count = send_count + 1,
+              last_sent_at = \(SQLValue.datetime(Clock.nowText()))
+            WHERE batch_id = \(pending.batchID)
             """)
     }
 

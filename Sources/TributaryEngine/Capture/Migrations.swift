@@ -277,6 +277,16 @@ public enum Migrations {
             .mysql: ["CREATE INDEX IF NOT EXISTS tributary_change_by_row ON tributary_change (table_name, pk(191))",
                      "CREATE INDEX IF NOT EXISTS tributary_outgoing_by_change ON tributary_outgoing_change (change_id)"],
         ]),
+        // One error row per distinct failure of a batch, however often it is tried (a batch that
+        // failed for good wrote a row every interval).
+        Migration(name: "0012_incoming_error_attempts", statements: [
+            .sqlite: ["ALTER TABLE tributary_incoming_error ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+                      "ALTER TABLE tributary_incoming_error ADD COLUMN last_seen TEXT"],
+            .postgres: ["ALTER TABLE tributary_incoming_error ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+                        "ALTER TABLE tributary_incoming_error ADD COLUMN last_seen TIMESTAMP(6)"],
+            .mysql: ["ALTER TABLE tributary_incoming_error ADD COLUMN IF NOT EXISTS attempts INT NOT NULL DEFAULT 1",
+                     "ALTER TABLE tributary_incoming_error ADD COLUMN IF NOT EXISTS last_seen DATETIME(6)"],
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction where the

@@ -167,12 +167,21 @@ public struct Loader: Sendable {
 
     /// A batch not applied: logged and recorded (`status`), and the sender told why.
     static func failed(_ header: BatchHeader, _ failure: Ack.Failure, database: any Database, logger: Logger) async -> Ack {
-        logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
-        _ = try? await database.execute("""
-            INSERT INTO tributary_incoming_error (source_node, batch_id, channel, table_name, sync_key, cause, occurred_at)
-            VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(failure.table), \(failure.key), \(failure.cause),
-                    \(SQLValue.datetime(Clock.nowText())))
-            """)
+        let now = SQLValue.datetime(Clock.nowText())
+        // The same failure again only counts; a different one (the row was fixed, another fails) is a row of its own.
+        let counted = (try? await database.execute("""
+            UPDATE tributary_incoming_error SET attempts = attempts + 1, last_seen = \(now)
+            WHERE source_node = \(header.source.rawValue) AND batch_id = \(header.batchID) AND cause = \(failure.cause) AND resolved = \(false)
+            """)) ?? 0
+        if counted == 0 {
+            logger.error("batch failed", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
+            _ = try? await database.execute("""
+                INSERT INTO tributary_incoming_error (source_node, batch_id, channel, table_name, sync_key, cause, occurred_at, last_seen)
+                VALUES (\(header.source.rawValue), \(header.batchID), \(header.channel), \(failure.table), \(failure.key), \(failure.cause), \(now), \(now))
+                """)
+        } else {
+            logger.warning("batch failed again", metadata: ["batch": "\(header.batchID)", "source": "\(header.source)", "cause": "\(failure.cause)"])
+        }
         return Ack(batchID: header.batchID, status: .failed, failure: failure)
     }
 

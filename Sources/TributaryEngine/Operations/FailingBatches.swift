@@ -26,7 +26,8 @@ public struct FailingBatch: Sendable, Codable, Equatable {
         let incoming = try await db.query("""
             SELECT e.source_node, e.batch_id, e.channel, e.table_name, e.sync_key, e.cause, g.attempts, g.first_seen, g.last_seen
             FROM tributary_incoming_error e JOIN (
-              SELECT source_node, batch_id, COUNT(*) AS attempts, MIN(occurred_at) AS first_seen, MAX(occurred_at) AS last_seen,
+              SELECT source_node, batch_id, SUM(attempts) AS attempts, MIN(occurred_at) AS first_seen,
+                     MAX(COALESCE(last_seen, occurred_at)) AS last_seen,
                      MAX(error_id) AS last_id
               FROM tributary_incoming_error WHERE resolved = \(false) GROUP BY source_node, batch_id) g ON e.error_id = g.last_id
             ORDER BY e.error_id

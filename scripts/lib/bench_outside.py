@@ -72,7 +72,9 @@ class Database:
         subprocess.run(self.client("postgres" if self.kind == "postgres" else "mysql"), input=sql.encode(), check=True, capture_output=True)
 
     def run(self, sql):
-        subprocess.run(self.client(), input=sql.encode() if isinstance(sql, str) else sql, check=True, capture_output=True)
+        done = subprocess.run(self.client(), input=sql.encode() if isinstance(sql, str) else sql, capture_output=True)
+        if done.returncode != 0:
+            raise SystemExit(f"bench-outside: {self.kind} client failed on {self.name}: {done.stderr.decode()[-2000:]}")
 
     def scalar(self, sql):
         if self.kind == "sqlite":
@@ -95,7 +97,7 @@ class Database:
                              for t in tables))
 
 
-def clinical_sql(kind, prefix, patients):
+def clinical_sql(kind, prefix, patients, concepts):
     """Patients with a visit, an encounter and their obs, one transaction per patient."""
     f = "false" if kind == "postgres" else "0"
     now = "'2026-11-22 10:00:00'"
@@ -117,7 +119,7 @@ def clinical_sql(kind, prefix, patients):
         rows = []
         for i in range(OBS_PER_PATIENT):
             uuid = f"{prefix}-o{p}-{i}-".ljust(36, "0")
-            rows.append(f"({pid}, (SELECT MIN(concept_id) + {i % 20} FROM concept), {eid}, {now}, (SELECT MIN(location_id) FROM location), {i}.25, 1, {now}, {f}, '{uuid}', 'FINAL')")
+            rows.append(f"({pid}, {concepts[i % len(concepts)]}, {eid}, {now}, (SELECT MIN(location_id) FROM location), {i}.25, 1, {now}, {f}, '{uuid}', 'FINAL')")
         lines.append("INSERT INTO obs (person_id, concept_id, encounter_id, obs_datetime, location_id, value_numeric, creator, date_created, voided, uuid, status) VALUES "
                      + ", ".join(rows) + ";")
         lines.append("COMMIT;")
@@ -213,7 +215,8 @@ def run_shape(shape, obs, workdir):
     patients = max(1, obs // OBS_PER_PATIENT)
     rows = patients * (4 + OBS_PER_PATIENT)
     prefix = "x" + tag
-    sql = clinical_sql(child_kind, prefix, patients)
+    concepts = [int(c) for c in child_db.scalar("SELECT concept_id FROM concept ORDER BY concept_id LIMIT 20").split()]
+    sql = clinical_sql(child_kind, prefix, patients, concepts)
     expected = patients * OBS_PER_PATIENT
     count_sql = f"SELECT COUNT(*) FROM obs WHERE uuid LIKE '{prefix}-%'"
     writer_seconds = None

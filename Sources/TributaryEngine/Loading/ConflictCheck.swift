@@ -90,9 +90,9 @@ struct ConflictCheck {
 
     /// An incoming update of a row that is not here. Returns true when it is to be written
     /// (as an insert: the change carries the whole row).
-    func updateOfMissingApplies(uuid: String?) async throws -> Bool {
+    func updateOfMissingApplies(uuid: String?, locator: [(String, SQLValue)]? = nil) async throws -> Bool {
         let incomingValues = values((change.row ?? [:]).keys.sorted()) { change.row?[$0]?.description ?? "null" }
-        guard let deletion = try await lastDeletion(uuid: uuid) else {
+        guard let deletion = try await lastDeletion(uuid: uuid, locator: locator) else {
             // Never arrived (the table was off, or the insert failed elsewhere): nothing here to protect.
             try await record(.updateMissing, columns: [], localValues: "absent", incomingValues: incomingValues, localStamp: nil, decision: .incoming)
             return true
@@ -102,9 +102,10 @@ struct ConflictCheck {
         return decision == .incoming
     }
 
-    /// The last delete of the row with this uuid captured here, from the change log.
-    func lastDeletion(uuid: String?) async throws -> (changeID: Int64, stamp: OriginStamp)? {
-        guard let uuid else { return nil }
+    /// The last delete of the row with this uuid captured here, from the change log. A row
+    /// without a uuid (`patient`, `drug_order`) is found by its recorded key, from `locator`.
+    func lastDeletion(uuid: String?, locator: [(String, SQLValue)]? = nil) async throws -> (changeID: Int64, stamp: OriginStamp)? {
+        guard let uuid else { return try await lastDeletion(locator: locator) }
         let rows = try await tx.query("""
             SELECT change_id, old_row, origin_node, origin_time FROM tributary_change
             WHERE table_name = \(entry.name) AND operation = 'D' AND target_node IS NULL AND old_row LIKE \("%" + uuid + "%")
@@ -117,6 +118,26 @@ struct ConflictCheck {
             return (row.int("change_id") ?? 0, OriginStamp(time: time, node: node, depth: OriginDepths.depth(of: node, known: depths, local: local)))
         }
         return nil
+    }
+
+    func lastDeletion(locator: [(String, SQLValue)]?) async throws -> (changeID: Int64, stamp: OriginStamp)? {
+        let keyColumns = Capture.recordedKey(entry)
+        guard let locator, !keyColumns.isEmpty, Set(locator.map(\.0)) == Set(keyColumns) else { return nil }
+        // The key the triggers recorded, computed from the values alone (the row is gone).
+        let values = SQL.join(locator.map { column, value -> SQL in
+            let integer = entry.table.column(column)?.kind == .integer
+            let typed: SQL = tx.syntax == .postgres ? (integer ? "CAST(\(value) AS BIGINT)" : "CAST(\(value) AS TEXT)") : "\(value)"
+            return "\(typed) AS \(ident: column)"
+        }, separator: ", ")
+        let key = CaptureDialects.dialect(for: tx.syntax).rowKey(entry)
+        guard let row = try await tx.query("""
+            SELECT change_id, origin_node, origin_time FROM tributary_change
+            WHERE table_name = \(entry.name) AND operation = 'D' AND target_node IS NULL
+              AND pk = (SELECT \(key) FROM (SELECT \(values)) t)
+            ORDER BY change_id DESC LIMIT 1
+            """).first, let time = ColumnKind.datetime.normalize(row["origin_time"]).string else { return nil }
+        let node = row.string("origin_node") ?? local.node.rawValue
+        return (row.int("change_id") ?? 0, OriginStamp(time: time, node: node, depth: OriginDepths.depth(of: node, known: depths, local: local)))
     }
 
     /// For each column, the origin of the last captured change here that set it (nil: set

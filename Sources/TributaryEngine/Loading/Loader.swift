@@ -317,7 +317,7 @@ public struct Loader: Sendable {
         if exists, change.load, !progress.snapshotsOverwrite { return }
         if !exists, change.operation == .update, !change.forced, !change.load {
             try await buffer.flush(tx)
-            guard try await conflictCheck(entry, change, progress: progress, tx: tx).updateOfMissingApplies(uuid: uuid) else { return }
+            guard try await conflictCheck(entry, change, progress: progress, tx: tx).updateOfMissingApplies(uuid: uuid, locator: locator) else { return }
         }
         // An update to a row that is here writes only the columns the change touched
         // (a person's decision writes every column it carries).

@@ -90,15 +90,22 @@ public final class SyncNode: Sendable {
         try await refreshSettings()
         let router = Router(database: database, catalog: catalog, batchSize: configuration.batchSize, gapTimeout: configuration.gapTimeout,
                             logger: logger, warned: warnedGaps)
-        // Passes of at most `passSize` changes until the log is read to its end: "nothing pending"
-        // must mean nothing left, also when many changes were for no one (rows loaded from the parent).
+        // Passes of at most `passSize` changes until the log is read to where it ended when routing
+        // began: "nothing pending" must mean nothing left, also when many changes were for no one
+        // (rows loaded from the parent). Not further: while an application kept writing, the
+        // passes chased the writer and nothing was sent until it stopped (the first row of a
+        // 100,000-obs load reached the parent only when the last was written).
         let passSize = 10_000
+        let database = database
         return try await exclusively(.routing, routeLock) {
+            let end = try await database.scalar("SELECT MAX(change_id) FROM tributary_change").int64 ?? 0
             var total = 0
             while true {
                 let read = try await router.route(links: { try await Self.links($0) }, limit: passSize)
                 total += read
                 if read < passSize { return total }
+                let position = try await database.scalar("SELECT last_change_id FROM tributary_router WHERE id = 1").int64 ?? 0
+                if position >= end { return total }
             }
         }
     }

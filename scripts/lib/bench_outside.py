@@ -297,7 +297,70 @@ def logical_replication(sql, expected, prefix, workdir, tag):
     return round(elapsed, 1)
 
 
+def latency(probes, workdir):
+    """A commit at a clinic (SQLite) until visible at the central (PostgreSQL) through a district
+    (MariaDB), all three running with sync.interval 1s, while a background load of patients
+    runs at the clinic: p50 and p99 over single-patient transactions."""
+    tag = f"lat{os.getpid()}"
+    central_db = Database("postgres", os.environ["BENCH_PG_PARENT"], "lc_" + tag, workdir)
+    district_db = Database("mariadb", os.environ["BENCH_MY_PARENT"], "ld_" + tag, workdir)
+    clinic_db = Database("sqlite", None, "lk_" + tag, workdir)
+    for db in (central_db, district_db, clinic_db):
+        load_kit(db)
+    clinic_db.offset_clinical_ids()
+    central_port, district_port = free_port(), free_port()
+    configs = {
+        "central": f"node: {{ id: central, group: central }}\ndatabase: {central_db.url}\nlisten: 127.0.0.1:{central_port}\n"
+                   f"registration: {{ tokens: [bench] }}\nsync: {{ interval: 1s }}\n",
+        "district": f"node: {{ id: district, group: district }}\ndatabase: {district_db.url}\nlisten: 127.0.0.1:{district_port}\n"
+                    f"registration: {{ tokens: [bench] }}\nparent: {{ url: 'http://127.0.0.1:{central_port}', registration_token: bench }}\n"
+                    f"sync: {{ interval: 1s }}\n",
+        "clinic": f"node: {{ id: clinic-1, group: clinic }}\ndatabase: {clinic_db.url}\n"
+                  f"parent: {{ url: 'http://127.0.0.1:{district_port}', registration_token: bench }}\nsync: {{ interval: 1s }}\n",
+    }
+    nodes = {}
+    for name, text in configs.items():
+        path = os.path.join(workdir, f"{name}-{tag}.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        nodes[name] = Node(f"{name}-{tag}", path, workdir)
+    nodes["central"].start()
+    nodes["district"].start()
+    wait_until(lambda: nodes["district"].status().get("initial_load") == "done", 900, "the district's initial load")
+    nodes["clinic"].start()
+    wait_until(lambda: nodes["clinic"].status().get("initial_load") == "done", 900, "the clinic's initial load")
+    concepts = [int(c) for c in clinic_db.scalar("SELECT concept_id FROM concept ORDER BY concept_id LIMIT 20").split()]
+    background = subprocess.Popen(clinic_db.client(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    background.stdin.write(clinical_sql("sqlite", "bg" + tag, 2_000, concepts).encode())
+    background.stdin.close()
+    delays = []
+    for i in range(probes):
+        prefix = f"pr{tag}n{i}"
+        sql = clinical_sql("sqlite", prefix, 1, concepts)
+        start = time.monotonic()
+        clinic_db.run(sql)
+        committed = time.monotonic()
+        person = f"{prefix}-p0-".ljust(36, "0")
+        wait_until(lambda: central_db.scalar(f"SELECT COUNT(*) FROM person WHERE uuid = '{person}'") == "1", 120, f"probe {i} at the central", interval=0.02)
+        delays.append(time.monotonic() - committed)
+        del start
+    background.kill()
+    for node in nodes.values():
+        node.stop()
+    delays.sort()
+    result = {"probes": probes, "p50_s": round(delays[len(delays) // 2], 2), "p99_s": round(delays[min(len(delays) - 1, int(len(delays) * 0.99))], 2),
+              "max_s": round(delays[-1], 2)}
+    for db in (central_db, district_db):
+        db.admin(f"DROP DATABASE IF EXISTS {db.name}")
+    return result
+
+
 def main():
+    if os.environ.get("BENCH_LATENCY"):
+        workdir = tempfile.mkdtemp(prefix="tributary-bench-latency-")
+        print("Latency clinic (SQLite) > district (MariaDB) > central (PostgreSQL), sync.interval 1s, a background load at the clinic; logs in " + workdir, flush=True)
+        print(json.dumps(latency(int(os.environ["BENCH_LATENCY"]), workdir)), flush=True)
+        return
     obs = int(os.environ.get("BENCH_OBS", "100000"))
     shapes = [s for s in os.environ.get("BENCH_SHAPES", ",".join(ALL_SHAPES)).split(",") if s]
     workdir = tempfile.mkdtemp(prefix="tributary-bench-outside-")

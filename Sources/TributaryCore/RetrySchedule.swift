@@ -7,12 +7,14 @@ public struct RetrySchedule: Sendable {
 
     struct Entry: Sendable { var failures: Int; var retryAt: Double }
     private var entries: [Int64: Entry] = [:]
+    /// The first wait, in seconds (tests on a slow machine lengthen it).
+    public var base: Double
 
-    public init() {}
+    public init(base: Double = 1) { self.base = base }
 
-    public static func delay(afterFailures failures: Int) -> Double {
+    public static func delay(afterFailures failures: Int, base: Double = 1) -> Double {
         guard failures > 0 else { return 0 }
-        var delay = 1.0
+        var delay = base
         for _ in 1..<min(failures, 32) { delay *= 2 }
         return min(ceiling, delay)
     }
@@ -21,7 +23,7 @@ public struct RetrySchedule: Sendable {
     @discardableResult
     public mutating func failed(_ batch: Int64, at now: Double) -> Double {
         let failures = (entries[batch]?.failures ?? 0) + 1
-        let retryAt = now + Self.delay(afterFailures: failures)
+        let retryAt = now + Self.delay(afterFailures: failures, base: base)
         entries[batch] = Entry(failures: failures, retryAt: retryAt)
         return retryAt
     }
